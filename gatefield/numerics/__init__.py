@@ -1,0 +1,29 @@
+"""Numerics: the one place SymPy becomes numpy (code generation, quadrature, solvers)."""
+
+from .codegen import CompiledCell, GeneratedFunction, compile_cell, generate
+from .meanfield import (
+    MeanFieldResult,
+    MeanFieldSolution,
+    continue_mean_field,
+    mean_field_map,
+    solve_mean_field,
+)
+from .quadrature import Rule, node_rule, sample_rule, standard_rule, tensor_rule
+from .support import (
+    SiteTable,
+    Support,
+    fixed_point_sites,
+    inside_support,
+    plugin_sites,
+    support_rho,
+    support_values,
+    trace_support,
+)
+
+__all__ = [
+    "CompiledCell", "GeneratedFunction", "compile_cell", "generate",
+    "MeanFieldResult", "MeanFieldSolution", "solve_mean_field", "continue_mean_field", "mean_field_map",
+    "Rule", "node_rule", "sample_rule", "standard_rule", "tensor_rule",
+    "SiteTable", "Support", "fixed_point_sites", "plugin_sites", "support_values", "support_rho",
+    "inside_support", "trace_support",
+]

@@ -1,0 +1,327 @@
+"""Code generation: the one place SymPy expressions become numpy functions.
+
+``generate`` wraps :func:`sympy.lambdify` (common subexpressions eliminated
+once over all outputs). Generated functions take their arguments **by symbol
+name** from a mapping and describe themselves in their docstring.
+``compile_cell`` generates everything the numerics and the simulator need
+from one cell, once per cell (cached).
+
+Safety: the code lambdify prints contains only symbol names the spec layer
+validated as plain identifiers (function arguments) and the whitelisted
+functions, so nothing a cell file says can name a Python object to run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import scipy.special
+import sympy
+
+from ..theory.derive import (
+    fixed_point,
+    jacobian_pencil,
+    mean_field_equations,
+    support_matrix,
+)
+from ..theory.spec import Cell
+
+__all__ = ["GeneratedFunction", "generate", "CompiledCell", "compile_cell"]
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def _relu(x):
+    return np.maximum(x, 0.0)
+
+
+#: numpy implementations of the functions SymPy does not print by itself.
+NUMPY_FUNCTIONS = {"sigmoid": scipy.special.expit, "softplus": _softplus, "relu": _relu}
+
+
+@dataclass(frozen=True)
+class GeneratedFunction:
+    """A numpy function generated from SymPy expressions.
+
+    Call it with a mapping from symbol names to arrays (extra names are
+    ignored); it returns one float array per expression, all broadcast to a
+    common shape.
+    """
+
+    name: str
+    arguments: tuple
+    expressions: tuple
+    function: object
+
+    def __call__(self, values) -> list:
+        try:
+            args = [values[a] for a in self.arguments]
+        except KeyError as missing:
+            raise KeyError(f"{self.name} needs a value for {missing}; arguments: "
+                           f"{', '.join(self.arguments)}") from None
+        with np.errstate(all="ignore"):
+            outputs = self.function(*args)
+        outputs = [np.asarray(o, dtype=float) for o in outputs]
+        shape = np.broadcast_shapes(*(np.shape(a) for a in args), *(o.shape for o in outputs))
+        return [np.broadcast_to(o, shape) for o in outputs]
+
+    @property
+    def __doc__(self):  # noqa: D105 - generated documentation
+        lines = [f"{self.name}({', '.join(self.arguments)})", "", "Returns, in order:"]
+        lines += [f"  [{k}] {e}" for k, e in enumerate(self.expressions)]
+        return "\n".join(lines)
+
+
+def generate(name: str, expressions, arguments) -> GeneratedFunction:
+    """Generate one numpy function computing ``expressions`` of ``arguments``.
+
+    Parameters
+    ----------
+    name : str
+        Used in messages and the docstring.
+    expressions : sequence of sympy.Expr
+    arguments : sequence of sympy.Symbol
+        The function's arguments; bound by name when it is called.
+    """
+    expressions = tuple(expressions)
+    arguments = tuple(arguments)
+    fn = sympy.lambdify(arguments, list(expressions), modules=[NUMPY_FUNCTIONS, "scipy", "numpy"],
+                        cse=True, dummify=False)
+    return GeneratedFunction(name, tuple(a.name for a in arguments), expressions, fn)
+
+
+def _depends(expr, nodes) -> tuple:
+    return tuple(n for n in nodes if expr.has(n))
+
+
+@dataclass(frozen=True)
+class Integral:
+    """``E[prod of factor groups]``: each group a generated function of the
+    nodes it depends on (separable factors integrated separately)."""
+
+    groups: tuple  # of (nodes: tuple of names, GeneratedFunction)
+
+
+@dataclass(frozen=True)
+class MomentPlan:
+    """How to integrate ``E[t_abp t_abp' | outer nodes]`` term by term.
+
+    Each product ``t_abp t_abp'`` (fixed point substituted) is expanded into
+    terms and each term into factor groups that share nodes; a group is
+    integrated over its own non-outer nodes only, so a 4-node LSTM moment
+    costs a few 1- and 2-dimensional integrals instead of one 4-dimensional.
+
+    Attributes
+    ----------
+    groups : tuple of (node names, GeneratedFunction)
+    slots : tuple of (entry, p, p')
+        ``entry`` indexes the distinct rows of ``T``; p <= p'.
+    terms : tuple
+        For each slot, a tuple of terms, each a tuple of group indices.
+    entry_of : tuple of int
+        For each ``a*K + b``, its distinct entry.
+    """
+
+    groups: tuple
+    slots: tuple
+    terms: tuple
+    entry_of: tuple
+
+
+@dataclass(frozen=True)
+class CompiledCell:
+    """Every numpy function derived from one cell.
+
+    Attributes
+    ----------
+    arguments : GeneratedFunction
+        ``v_a`` for each node; node a may use earlier nodes' values.
+    update : GeneratedFunction
+        ``F`` for each state.
+    pencil : GeneratedFunction
+        ``A`` (m*m, row-major), ``B`` (m*K), ``C`` (K*m), ``E`` (K*K).
+    fixed_state : GeneratedFunction or None
+        Closed-form ``s*`` for the states solved symbolically.
+    residual : GeneratedFunction
+        The fixed-point residuals ``R(s, eta)`` and ``dR/ds`` (m*m).
+    integrals : tuple of Integral
+        One per distinct mean-field integrand.
+    integral_of : tuple of int
+        Which integral gives each order parameter.
+    support : GeneratedFunction
+        ``d_p`` (m+1) then ``T_abp`` (K*K*(m+1), row-major) at a site.
+    support_nodes : tuple
+        (outer, inner): at a fixed point, the nodes ``D(lam)`` depends on and
+        the remaining nodes the coefficients depend on.
+    moment_plan : MomentPlan or None
+        Term-by-term integration of the support moments at a fixed point;
+        None when a state has no closed form.
+    features : dict
+        node name -> tuple of GeneratedFunction giving (slope, offset) of
+        every function argument affine in that node alone: where a gate or
+        a nonlinearity switches, for quadrature breakpoints.
+    """
+
+    cell: Cell
+    states: tuple
+    nodes: tuple
+    parameters: tuple
+    arguments: GeneratedFunction
+    update: GeneratedFunction
+    pencil: GeneratedFunction
+    fixed_state: object
+    solved_states: tuple
+    numeric_states: tuple
+    residual: GeneratedFunction
+    integrals: tuple
+    integral_of: tuple
+    support: GeneratedFunction
+    support_nodes: tuple
+    moment_plan: object
+    features: dict
+
+
+def _features(exprs, nodes, params):
+    """(node, slope, offset) for every function argument affine in one node."""
+    found = {}
+    for expr in exprs:
+        for fn in expr.atoms(sympy.Function):
+            for arg in fn.args:
+                present = [n for n in nodes if arg.has(n)]
+                if len(present) != 1:
+                    continue
+                node = present[0]
+                slope = arg.diff(node)
+                if slope.free_symbols - set(params):
+                    continue
+                offset = sympy.expand(arg - slope * node)
+                if offset.free_symbols - set(params):
+                    continue
+                found.setdefault(node, set()).add((slope, offset))
+    return {
+        n.name: tuple(generate(f"feature_{n.name}", pair, params) for pair in sorted(pairs, key=str))
+        for n, pairs in found.items()
+    }
+
+
+def _moment_plan(T, m, K, nodes, params):
+    """Build the :class:`MomentPlan` of the fixed-point coefficients ``T``."""
+    entries, entry_of = [], []
+    for a in range(K):
+        for b in range(K):
+            row = tuple(T[a][b])
+            if row not in entries:
+                entries.append(row)
+            entry_of.append(entries.index(row))
+    groups, index = [], {}
+    slots, terms = [], []
+    for e, row in enumerate(entries):
+        for p in range(m + 1):
+            for pp in range(p, m + 1):
+                product = sympy.expand(row[p] * row[pp], deep=False)
+                slot_terms = []
+                for term in sympy.Add.make_args(product):
+                    if term == 0:
+                        continue
+                    ids = []
+                    for deps, factor in _factor_groups(term, nodes):
+                        key = (deps, factor)
+                        if key not in index:
+                            index[key] = len(groups)
+                            groups.append((tuple(n.name for n in deps),
+                                           generate("moment_factor", [factor], deps + params)))
+                        ids.append(index[key])
+                    slot_terms.append(tuple(ids))
+                slots.append((e, p, pp))
+                terms.append(tuple(slot_terms))
+    return MomentPlan(tuple(groups), tuple(slots), tuple(terms), tuple(entry_of))
+
+
+def _factor_groups(expr, nodes):
+    """Split a product into factors grouped by shared node dependence."""
+    groups: list = []  # [set of nodes, list of factors]
+    for factor in sympy.Mul.make_args(expr):
+        deps = set(_depends(factor, nodes))
+        merged = [g for g in groups if g[0] & deps]
+        for g in merged:
+            groups.remove(g)
+            deps |= g[0]
+        factors = [factor] + [f for g in merged for f in g[1]]
+        groups.append([deps, factors])
+    return [(tuple(n for n in nodes if n in deps), sympy.Mul(*factors)) for deps, factors in groups]
+
+
+@cache
+def compile_cell(cell: Cell) -> CompiledCell:
+    """Derive and generate all numpy functions of ``cell`` (cached per cell)."""
+    states, nodes, params = cell.states, cell.nodes, cell.parameter_symbols
+    m, K = cell.m, cell.K
+    everything = states + nodes + params
+    pen = jacobian_pencil(cell)
+    fp = fixed_point(cell)
+    mf = mean_field_equations(cell)
+    sm = support_matrix(cell)
+
+    arguments = generate("node_arguments", [c.argument for c in cell.couplings], everything)
+    update = generate("update", cell.updates, everything)
+    pencil = generate("pencil", list(pen.A) + list(pen.B) + list(pen.C) + list(pen.E), everything)
+    residual_matrix = sympy.Matrix(fp.residuals)
+    residual = generate("residual", list(fp.residuals) + list(residual_matrix.jacobian(states)),
+                        everything)
+    solved = tuple(s for s, _ in fp.solution)
+    fixed_state = (generate("fixed_state", [e for _, e in fp.solution], everything)
+                   if fp.solution else None)
+
+    integrals, integral_of, seen = [], [], {}
+    for integrand in mf.integrands:
+        if integrand not in seen:
+            seen[integrand] = len(integrals)
+            if fp.numeric:
+                # States found numerically may depend on every node: no factoring.
+                groups = ((tuple(n.name for n in nodes), generate("integrand", [integrand], everything)),)
+            else:
+                groups = tuple(
+                    (tuple(n.name for n in deps), generate("integrand", [factor], deps + params))
+                    for deps, factor in _factor_groups(integrand, nodes)
+                )
+            integrals.append(Integral(groups))
+        integral_of.append(seen[integrand])
+
+    coefficients = list(sm.D) + [sm.T[a][b][p] for a in range(K) for b in range(K) for p in range(m + 1)]
+    support = generate("support_coefficients", coefficients, everything)
+    at_fp_D = [fp.substitute(d) for d in sm.D]
+    at_fp_T = [fp.substitute(t) for t in coefficients[m + 1:]]
+    if fp.numeric:
+        outer = tuple(nodes)
+    else:
+        outer = tuple(n for n in nodes if any(d.has(n) for d in at_fp_D))
+    inner = tuple(n for n in nodes if n not in outer and any(t.has(n) for t in at_fp_T))
+    plan = None
+    if not fp.numeric:
+        T_fp = [[[fp.substitute(t) for t in sm.T[a][b]] for b in range(K)] for a in range(K)]
+        plan = _moment_plan(T_fp, m, K, nodes, params)
+
+    feature_exprs = list(mf.integrands) + at_fp_D + at_fp_T
+    return CompiledCell(
+        cell=cell,
+        states=tuple(s.name for s in states),
+        nodes=tuple(n.name for n in nodes),
+        parameters=tuple(p.name for p in params),
+        arguments=arguments,
+        update=update,
+        pencil=pencil,
+        fixed_state=fixed_state,
+        solved_states=tuple(s.name for s in solved),
+        numeric_states=tuple(s.name for s in fp.numeric),
+        residual=residual,
+        integrals=tuple(integrals),
+        integral_of=tuple(integral_of),
+        support=support,
+        support_nodes=(tuple(n.name for n in outer), tuple(n.name for n in inner)),
+        moment_plan=plan,
+        features=_features(feature_exprs, nodes, params),
+    )

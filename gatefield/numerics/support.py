@@ -1,0 +1,344 @@
+"""The support of the Jacobian's spectrum (THEORY.md section 4).
+
+The per-unit coefficients are treated as iid draws from a *site
+distribution* P. Then
+
+    M(lam)_ab = E_P[ |T_ab(lam)|^2 / |D(lam)|^2 ],   S = { lam : rho(M(lam)) >= 1 }
+
+with ``D(lam) = det(lam - A)`` and ``T_ab`` the polynomials of
+:func:`gatefield.theory.support_matrix`. A :class:`SiteTable` stores P as
+weighted sites, each with the coefficients of ``D`` and the (conditional)
+second moments ``E[t_abp t_abp' | site]`` of ``T``'s coefficients. At a fixed
+point a site is a quadrature node of the nodes ``D`` depends on; the other
+nodes are integrated out once, when the table is built. For the plug-in route
+a site is one simulated unit. Evaluating ``M`` on many ``lam`` is then one
+matrix product, ``(1/|D|^2) @ moments``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ..errors import SolverError
+from .codegen import CompiledCell
+from .quadrature import ORDER, node_rule, tensor_rule
+
+__all__ = [
+    "SiteTable",
+    "Support",
+    "fixed_point_sites",
+    "plugin_sites",
+    "fixed_states",
+    "support_values",
+    "support_rho",
+    "inside_support",
+    "trace_support",
+]
+
+# Largest number of (lam, site) pairs handled in one block (memory ~ 16 bytes each).
+_BLOCK = 4_000_000
+# |D|^2 below this counts as singular: lam sits on an eigenvalue of a unit's A.
+_TINY = 1e-250
+
+
+@dataclass(frozen=True)
+class SiteTable:
+    """A weighted site distribution P, reduced to what ``M(lam)`` needs.
+
+    Attributes
+    ----------
+    weights : (n,) array, summing to 1
+    d : (n, m+1) array
+        Coefficients of ``D(lam) = det(lam - A)`` at each site (monic).
+    moments : (n, K*K, m+1, m+1) array
+        ``E[t_abp t_abp' | site]``.
+    route : str
+        "fixed-point" or "plug-in"; carried into every output.
+    """
+
+    weights: np.ndarray
+    d: np.ndarray
+    moments: np.ndarray
+    K: int
+    m: int
+    route: str
+
+    @property
+    def center(self) -> complex:
+        """The mean eigenvalue of the per-unit ``A``: the centroid of the
+        spectrum, since ``E[tr Jac] / (N m) = E[tr A] / m``."""
+        if self.m == 0:
+            return 0.0
+        return complex(-np.dot(self.weights, self.d[:, self.m - 1]) / self.m)
+
+
+def fixed_states(compiled: CompiledCell, env: dict, iterations: int = 60) -> dict:
+    """States ``s*(eta)`` at the node values in ``env``.
+
+    Closed-form states come from the generated solution; states SymPy could
+    not solve are found per point by Newton's method on the residual,
+    started from the state reached by iterating the map from ``s = 0``
+    (discrete time) or from ``s = 0`` (continuous time).
+    """
+    shape = np.broadcast_shapes(*(np.shape(env[n]) for n in compiled.nodes))
+    env = dict(env)
+    for name in compiled.states:
+        env.setdefault(name, np.zeros(shape))
+    if compiled.numeric_states:
+        s = np.zeros((len(compiled.states),) + shape)
+        for k, name in enumerate(compiled.states):
+            env[name] = s[k]
+        if compiled.cell.time == "discrete":
+            for _ in range(iterations):
+                s = np.array(compiled.update(env))
+                for k, name in enumerate(compiled.states):
+                    env[name] = s[k]
+        m = len(compiled.states)
+        for _ in range(iterations):
+            out = compiled.residual(env)
+            r = np.moveaxis(np.array(out[:m]), 0, -1)
+            jac = np.moveaxis(np.array(out[m:]).reshape((m, m) + shape), (0, 1), (-2, -1))
+            with np.errstate(all="ignore"):
+                delta = np.linalg.solve(jac, r[..., None])[..., 0]
+            delta = np.nan_to_num(delta)
+            s = s - np.moveaxis(delta, -1, 0)
+            for k, name in enumerate(compiled.states):
+                env[name] = s[k]
+            if np.max(np.abs(delta), initial=0.0) < 1e-13:
+                break
+    if compiled.fixed_state is not None:
+        for name, value in zip(compiled.solved_states, compiled.fixed_state(env)):
+            env[name] = value
+    return {name: np.broadcast_to(env[name], shape) for name in compiled.states}
+
+
+def _rules(compiled, values, q, order):
+    return {n: node_rule(q[n], compiled.features.get(n, ()), values, order) for n in compiled.nodes}
+
+
+def fixed_point_sites(compiled: CompiledCell, values: dict, q: dict, order: int = ORDER) -> SiteTable:
+    """The site distribution at a mean-field fixed point.
+
+    Parameters
+    ----------
+    values : dict
+        Parameter values by name.
+    q : dict
+        Node variances by node name (``eta_a ~ N(0, q_a)``).
+
+    Notes
+    -----
+    Sites are the tensor quadrature nodes of the nodes ``D(lam)`` depends on
+    (``compiled.support_nodes[0]``); the other nodes are integrated out term
+    by term (:class:`~gatefield.numerics.codegen.MomentPlan`), or on a full
+    tensor grid when a state has no closed form.
+    """
+    m, K = len(compiled.states), len(compiled.nodes)
+    outer, inner = compiled.support_nodes
+    rules = _rules(compiled, values, q, order)
+    outer_points, outer_w = tensor_rule([rules[n] for n in outer])
+    n_out = len(outer_w)
+    env = dict(values)
+    for n in compiled.nodes:
+        env[n] = np.zeros(1)
+    for n, pts in zip(outer, outer_points):
+        env[n] = pts
+    env.update(fixed_states(compiled, env))
+    coeffs = compiled.support(env)
+    d = np.stack([np.broadcast_to(c, (n_out,)) for c in coeffs[: m + 1]], axis=1)
+    plan = compiled.moment_plan
+    if plan is None:
+        moments = _dense_moments(compiled, values, rules, outer, outer_points, inner)
+    else:
+        moments = _planned_moments(plan, values, rules, outer, outer_points, m, K)
+    return SiteTable(outer_w, d, moments, K, m, "fixed-point")
+
+
+def _planned_moments(plan, values, rules, outer, outer_points, m, K):
+    n_out = len(outer_points[0]) if outer_points else 1
+    outer_at = dict(zip(outer, outer_points))
+    group_values = []
+    for names, fn in plan.groups:
+        mine = [n for n in names if n not in outer_at]
+        points, w = tensor_rule([rules[n] for n in mine])
+        env = dict(values)
+        env.update({n: outer_at[n][:, None] for n in names if n in outer_at})
+        env.update({n: pts[None, :] for n, pts in zip(mine, points)})
+        (value,) = fn(env)
+        group_values.append(np.broadcast_to(value, (n_out, len(w))) @ w)
+    unique = np.zeros((n_out, max(plan.entry_of) + 1, m + 1, m + 1))
+    for (e, p, pp), terms in zip(plan.slots, plan.terms):
+        total = np.zeros(n_out)
+        for ids in terms:
+            term = np.ones(n_out)
+            for i in ids:
+                term = term * group_values[i]
+            total += term
+        unique[:, e, p, pp] = unique[:, e, pp, p] = total
+    return unique[:, list(plan.entry_of)]
+
+
+def _dense_moments(compiled, values, rules, outer, outer_points, inner):
+    """Moments on the full outer x inner tensor grid (states found numerically)."""
+    m, K = len(compiled.states), len(compiled.nodes)
+    inner_points, inner_w = tensor_rule([rules[n] for n in inner])
+    n_out = len(outer_points[0]) if outer_points else 1
+    n_in = len(inner_w)
+    moments = np.empty((n_out, K * K, m + 1, m + 1))
+    chunk = max(1, _BLOCK // (8 * n_in * (m + 1)))
+    for start in range(0, n_out, chunk):
+        stop = min(n_out, start + chunk)
+        env = dict(values)
+        for n in compiled.nodes:
+            env[n] = np.zeros((1, 1))
+        for n, pts in zip(outer, outer_points):
+            env[n] = pts[start:stop, None]
+        for n, pts in zip(inner, inner_points):
+            env[n] = pts[None, :]
+        env.update(fixed_states(compiled, env))
+        shape = (stop - start, n_in)
+        coeffs = compiled.support(env)
+        t = np.stack([np.broadcast_to(c, shape) for c in coeffs[m + 1:]]).reshape(K * K, m + 1, *shape)
+        moments[start:stop] = np.einsum("gpci,gqci,i->cgpq", t, t, inner_w)
+    return moments
+
+
+def plugin_sites(compiled: CompiledCell, values: dict, states: np.ndarray, nodes: np.ndarray) -> SiteTable:
+    """The **plug-in** site distribution: one site per simulated unit.
+
+    Parameters
+    ----------
+    states : (m, N) array
+        Per-unit states at one time of a simulation.
+    nodes : (K, N) array
+        The node values ``eta_a`` of the same units at that time.
+    """
+    m, K = len(compiled.states), len(compiled.nodes)
+    N = states.shape[1]
+    env = dict(values)
+    env.update({n: states[k] for k, n in enumerate(compiled.states)})
+    env.update({n: nodes[k] for k, n in enumerate(compiled.nodes)})
+    coeffs = [np.broadcast_to(c, (N,)) for c in compiled.support(env)]
+    d = np.stack(coeffs[: m + 1], axis=1)
+    t = np.stack(coeffs[m + 1:]).reshape(K * K, m + 1, N)
+    moments = np.einsum("gpi,gqi->igpq", t, t)
+    return SiteTable(np.full(N, 1.0 / N), d, moments, K, m, "plug-in")
+
+
+def support_values(sites: SiteTable, lam) -> np.ndarray:
+    """``M(lam)`` for every ``lam``: an array of shape ``lam.shape + (K, K)``."""
+    lam = np.asarray(lam, dtype=complex)
+    flat = lam.ravel()
+    n, K, m = len(sites.weights), sites.K, sites.m
+    moments = sites.moments.reshape(n, -1)
+    out = np.empty((flat.size, K * K))
+    chunk = max(1, _BLOCK // max(n, 1))
+    for start in range(0, flat.size, chunk):
+        z = flat[start:start + chunk]
+        powers = z[:, None] ** np.arange(m + 1)
+        D = powers @ sites.d.T
+        W = sites.weights / np.maximum(D.real ** 2 + D.imag ** 2, _TINY)
+        mom = (W @ moments).reshape(len(z), K * K, m + 1, m + 1)
+        pp = powers[:, :, None] * np.conj(powers)[:, None, :]
+        out[start:start + chunk] = np.einsum("lgpq,lpq->lg", mom, pp).real
+    return out.reshape(lam.shape + (K, K))
+
+
+def support_rho(sites: SiteTable, lam) -> np.ndarray:
+    """Spectral radius of ``M(lam)``; ``lam`` is in the support where it is >= 1."""
+    M = support_values(sites, lam)
+    if sites.K == 1:
+        return M[..., 0, 0]
+    with np.errstate(all="ignore"):
+        M = np.nan_to_num(M, nan=np.inf, posinf=1e300)
+        return np.max(np.abs(np.linalg.eigvals(M)), axis=-1)
+
+
+def inside_support(sites: SiteTable, lam) -> np.ndarray:
+    """Whether each ``lam`` lies in the predicted support."""
+    return support_rho(sites, lam) >= 1.0
+
+
+@dataclass(frozen=True)
+class Support:
+    """The predicted support of the Jacobian's spectrum.
+
+    Attributes
+    ----------
+    boundary : complex array
+        The outer boundary, traced along rays from ``center``.
+    center : complex
+        The spectrum's centroid, origin of the rays.
+    spectral_radius : float
+        ``max |lam|`` on the support.
+    rightmost_real : float
+        ``max Re lam`` on the support.
+    stable : bool
+        Discrete time: ``spectral_radius < 1``; continuous time:
+        ``rightmost_real < 0``.
+    route : str
+    """
+
+    boundary: np.ndarray
+    center: complex
+    spectral_radius: float
+    rightmost_real: float
+    stable: bool
+    time: str
+    route: str
+
+    def to_json(self) -> dict:
+        return {
+            "route": self.route,
+            "spectral_radius": self.spectral_radius,
+            "rightmost_real": self.rightmost_real,
+            "stable": self.stable,
+            "boundary": [[float(z.real), float(z.imag)] for z in self.boundary],
+        }
+
+
+def trace_support(sites: SiteTable, time: str, angles: int = 256, radial: int = 96) -> Support:
+    """Trace the outer boundary ``rho(M(lam)) = 1`` along rays from the centroid.
+
+    Notes
+    -----
+    Along each ray ``c + r e^{i theta}`` the outermost crossing is bracketed
+    on ``radial`` equally spaced radii and refined by bisection to 1e-10
+    relative. The point of largest real part (when right of the centroid) and
+    of largest modulus lie on such outermost crossings, so the spectral radius
+    and the rightmost point are exact up to the angular sampling. Inner holes
+    of the support are not traced.
+    """
+    c = sites.center
+    theta = 2 * np.pi * np.arange(angles) / angles
+    ray = np.exp(1j * theta)
+    R = 2.0 * (1.0 + abs(c))
+    while np.any(support_rho(sites, c + R * ray[::4]) >= 1.0):
+        R *= 2.0
+        if R > 1e8:
+            raise SolverError("the predicted support is unbounded; check the cell's gains")
+    radii = R * np.arange(radial + 1) / radial
+    rho = support_rho(sites, c + radii[None, :] * ray[:, None])
+    inside = rho >= 1.0
+    # Index of the outermost radius inside the support on each ray (-1: none).
+    last = np.where(inside.any(axis=1), radial - np.argmax(inside[:, ::-1], axis=1), -1)
+    lo = np.where(last >= 0, radii[np.maximum(last, 0)], 0.0)
+    hi = np.where(last >= 0, radii[np.minimum(last + 1, radial)], 0.0)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        now = support_rho(sites, c + mid * ray) >= 1.0
+        lo, hi = np.where(now, mid, lo), np.where(now, hi, mid)
+        if np.all(hi - lo <= 1e-10 * np.maximum(1.0, hi)):
+            break
+    boundary = c + lo * ray
+    empty = last < 0
+    if np.all(empty):
+        boundary = np.array([c])
+    else:
+        boundary = boundary[~empty]
+    radius = float(np.max(np.abs(boundary)))
+    rightmost = float(np.max(boundary.real))
+    stable = radius < 1.0 if time == "discrete" else rightmost < 0.0
+    return Support(boundary, c, radius, rightmost, bool(stable), time, sites.route)
+
