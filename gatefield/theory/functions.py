@@ -17,12 +17,6 @@ class sigmoid(sympy.Function):
 
     nargs = 1
 
-    @classmethod
-    def eval(cls, x):
-        if x.is_zero:
-            return sympy.S.Half
-        return None
-
     def fdiff(self, argindex=1):
         s = sigmoid(self.args[0])
         return s * (1 - s)

@@ -143,10 +143,12 @@ class Cell:
                 raise SpecError(
                     f"cell '{self.name}' has no parameter '{key}'; its parameters are: {known}"
                 )
+            if isinstance(value, bool):
+                raise SpecError(f"parameter '{key}' must be a number, got {value!r}")
             try:
                 value = float(value)
-            except (TypeError, ValueError):
-                raise SpecError(f"parameter '{key}' must be a number, got {value!r}") from None
+            except (TypeError, ValueError, OverflowError):
+                raise SpecError(f"parameter '{key}' must be a finite number, got {value!r}") from None
             if not math.isfinite(value):
                 raise SpecError(f"parameter '{key}' must be finite, got {value}")
             values[key] = value
@@ -231,7 +233,7 @@ class CellBuilder:
             raise SpecError(f"parameter '{name}': the default must be a number, got {default!r}")
         try:
             value = float(default)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise SpecError(f"parameter '{name}': the default must be a number, got {default!r}") from None
         if not math.isfinite(value):
             raise SpecError(f"parameter '{name}': the default must be finite, got {default!r}")

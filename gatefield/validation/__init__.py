@@ -1,0 +1,32 @@
+"""Validation: finite-N simulation of the same spec, comparisons, reports (no SymPy here)."""
+
+from .compare import (
+    ROUTES,
+    Check,
+    SpectrumComparison,
+    ValidationReport,
+    fixed_point_spectrum,
+    plugin_spectrum,
+    validate,
+)
+from .report import plot_spectrum, write_report
+from .simulate import (
+    FixedPointResult,
+    Network,
+    find_fixed_point,
+    initial_state,
+    jacobian,
+    make_network,
+    nodes,
+    rhs,
+    run_to_steady_state,
+    step,
+    trajectory,
+)
+
+__all__ = [
+    "ROUTES", "Check", "SpectrumComparison", "ValidationReport", "fixed_point_spectrum",
+    "plugin_spectrum", "validate", "plot_spectrum", "write_report",
+    "FixedPointResult", "Network", "find_fixed_point", "initial_state", "jacobian", "make_network",
+    "nodes", "rhs", "run_to_steady_state", "step", "trajectory",
+]

@@ -1,0 +1,64 @@
+"""Reports: JSON and figures of theory against simulation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .compare import ValidationReport  # noqa: E402
+
+__all__ = ["plot_spectrum", "write_report"]
+
+
+def plot_spectrum(path, support, eigenvalues=None, time="discrete", title="", route="fixed-point"):
+    """Eigenvalues over the predicted support boundary; saves a PNG/PDF.
+
+    The slow point (1 in discrete time, 0 in continuous time) and the
+    stability boundary (unit circle / imaginary axis) are drawn for reference.
+    """
+    fig, ax = plt.subplots(figsize=(5.2, 5.0))
+    if eigenvalues is not None and len(eigenvalues):
+        ax.plot(eigenvalues.real, eigenvalues.imag, ".", ms=2.0, color="0.35", alpha=0.6,
+                label=f"finite N ({len(eigenvalues)} eigenvalues)")
+    b = np.append(support.boundary, support.boundary[:1])
+    label = "predicted support" + (" (plug-in)" if route == "plug-in" else "")
+    ax.plot(b.real, b.imag, "-", color="C3", lw=1.6, label=label)
+    if time == "discrete":
+        t = np.linspace(0, 2 * np.pi, 400)
+        ax.plot(np.cos(t), np.sin(t), "--", color="C0", lw=0.8, label="|lambda| = 1")
+        slow = 1.0
+    else:
+        ax.axvline(0.0, ls="--", color="C0", lw=0.8, label="Re lambda = 0")
+        slow = 0.0
+    ax.plot([slow], [0.0], "x", color="C2", ms=8, mew=2, label="slow point")
+    ax.set_xlabel("Re lambda")
+    ax.set_ylabel("Im lambda")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.legend(loc="best", fontsize=7, framealpha=0.85)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+    return Path(path)
+
+
+def write_report(report: ValidationReport, directory, time: str) -> dict:
+    """Write ``report.json`` and ``spectrum.png`` into ``directory``."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    data = report.to_json()
+    (out / "report.json").write_text(json.dumps(data, indent=2) + "\n")
+    files = {"json": str(out / "report.json")}
+    if report.spectra:
+        first = report.spectra[0]
+        title = (f"{report.cell}: {report.regime}\nN = {report.N}, route: {report.route}, "
+                 f"{first.outside_fraction:.2%} outside")
+        plot_spectrum(out / "spectrum.png", first.support, first.eigenvalues, time, title, report.route)
+        files["figure"] = str(out / "spectrum.png")
+    return files
