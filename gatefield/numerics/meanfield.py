@@ -51,7 +51,10 @@ class MeanFieldSolution:
     order_parameters : dict
         ``q_a`` by coupling matrix name (``{"J_z": 0.41, ...}``).
     residual : float
-        ``max_a |Phi_a(q) - q_a|``.
+        ``max_a |Phi_a(q) - q_a|`` with the default quadrature.
+    quadrature_error : float
+        ``max_a |Phi_a(q)|`` change when the quadrature order is raised by
+        4 nodes per panel: an estimate of the error in ``q`` from the rule.
     stable : bool or None
         Whether the network's fixed point is linearly stable (support of the
         Jacobian's spectrum inside the unit disc / left half-plane); None if
@@ -61,6 +64,7 @@ class MeanFieldSolution:
 
     order_parameters: dict
     residual: float
+    quadrature_error: float = float("nan")
     stable: bool | None = None
     support: Support | None = field(default=None, repr=False)
 
@@ -70,7 +74,7 @@ class MeanFieldSolution:
 
     def to_json(self) -> dict:
         out = {"order_parameters": dict(self.order_parameters), "residual": self.residual,
-               "stable": self.stable}
+               "quadrature_error": self.quadrature_error, "stable": self.stable}
         if self.support is not None:
             out["spectral_radius"] = self.support.spectral_radius
             out["rightmost_real"] = self.support.rightmost_real
@@ -174,11 +178,26 @@ def _roots_1d(phi: _Map, q_max: float, points: int) -> list:
     for k in range(1, len(grid) - 1):
         a, b = grid[k], grid[k + 1]
         if np.sign(g[k]) != np.sign(g[k + 1]) or g[k] == 0:
-            fa, fb = accurate(a), accurate(b)
+            # The cheap rule can misplace a sign change by a cell or two where
+            # an integrand switches along a curve no single-node feature
+            # describes (an LSTM's tanh(i g / (1 - f))): widen the bracket
+            # with the accurate rule until it really brackets.
+            lo, hi = k, k + 1
+            fa, fb = accurate(grid[lo]), accurate(grid[hi])
+            while np.sign(fa) == np.sign(fb) and fa != 0 and (lo > 0 or hi < len(grid) - 1) \
+                    and hi - lo < 8:
+                if np.sign(fa) == np.sign(g[k + 1]) and lo > 0:
+                    lo -= 1
+                    fa = accurate(grid[lo])
+                elif hi < len(grid) - 1:
+                    hi += 1
+                    fb = accurate(grid[hi])
+                else:
+                    break
             if fa == 0:
-                roots.append(a)
+                roots.append(grid[lo])
             elif np.sign(fa) != np.sign(fb):
-                roots.append(optimize.brentq(accurate, a, b, xtol=1e-14, rtol=1e-13))
+                roots.append(optimize.brentq(accurate, grid[lo], grid[hi], xtol=1e-14, rtol=1e-13))
         elif 0 < k and abs(g[k]) < abs(g[k - 1]) and abs(g[k]) < abs(g[k + 1]) and \
                 abs(g[k]) < 1e-2 * max(grid[k], 1e-12):
             # A near-touching minimum: a pair of roots may hide inside one cell.
@@ -276,11 +295,12 @@ def solve_mean_field(
     solutions = []
     for x, residual in found:
         q_nodes = phi.node_q(x)
+        quad_error = float(np.max(np.abs(phi(x, ORDER + 4) - phi(x))))
         support = None
         if stability:
             support = trace_support(fixed_point_sites(compiled, values, q_nodes), cell.time)
         order_parameters = {c.matrix: q_nodes[compiled.nodes[k]] for k, c in enumerate(cell.couplings)}
-        solutions.append(MeanFieldSolution(order_parameters, residual,
+        solutions.append(MeanFieldSolution(order_parameters, residual, quad_error,
                                            None if support is None else support.stable, support))
     if not solutions and raise_on_failure:
         raise SolverError(f"no mean-field solution found for cell '{cell.name}' with q in [0, {q_max}]; "

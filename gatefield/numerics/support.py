@@ -34,6 +34,7 @@ __all__ = [
     "support_rho",
     "inside_support",
     "trace_support",
+    "unit_eigenvalues",
 ]
 
 # Largest number of (lam, site) pairs handled in one block (memory ~ 16 bytes each).
@@ -260,6 +261,11 @@ def inside_support(sites: SiteTable, lam) -> np.ndarray:
     return support_rho(sites, lam) >= 1.0
 
 
+#: Quantile of the per-unit eigenvalues of ``A`` reported as the reach of the
+#: spectrum's real whiskers: 1 unit in 1000 lies beyond it.
+UNIT_QUANTILE = 0.999
+
+
 @dataclass(frozen=True)
 class Support:
     """The predicted support of the Jacobian's spectrum.
@@ -267,16 +273,22 @@ class Support:
     Attributes
     ----------
     boundary : complex array
-        The outer boundary, traced along rays from ``center``.
+        The boundary of the bulk, traced along rays from ``center``.
     center : complex
         The spectrum's centroid, origin of the rays.
     spectral_radius : float
-        ``max |lam|`` on the support.
+        ``max |lam|`` on the bulk.
     rightmost_real : float
-        ``max Re lam`` on the support.
+        ``max Re lam`` on the bulk.
+    unit_radius, unit_rightmost : float
+        The ``UNIT_QUANTILE`` quantiles of ``|mu|`` and ``Re mu`` over the
+        per-unit eigenvalues ``mu`` of ``A``. ``M`` diverges on the set of
+        these values, so the support carries thin whiskers along them (where
+        weakly coupled units, e.g. behind a nearly closed gate, keep their own
+        eigenvalue); they hold a vanishing share of the density.
     stable : bool
-        Discrete time: ``spectral_radius < 1``; continuous time:
-        ``rightmost_real < 0``.
+        Discrete time: bulk and whiskers inside the unit disc; continuous
+        time: inside the left half-plane.
     route : str
     """
 
@@ -284,6 +296,8 @@ class Support:
     center: complex
     spectral_radius: float
     rightmost_real: float
+    unit_radius: float
+    unit_rightmost: float
     stable: bool
     time: str
     route: str
@@ -294,21 +308,40 @@ class Support:
             "spectral_radius": self.spectral_radius,
             "rightmost_real": self.rightmost_real,
             "stable": self.stable,
+            "unit_eigenvalues": {"quantile": UNIT_QUANTILE, "max_abs": self.unit_radius,
+                                 "max_real": self.unit_rightmost},
             "boundary": [[float(z.real), float(z.imag)] for z in self.boundary],
         }
 
 
+def _weighted_quantile(values, weights, quantile):
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    index = min(np.searchsorted(cumulative, quantile * cumulative[-1]), len(values) - 1)
+    return float(values[order][index])
+
+
+def unit_eigenvalues(sites: SiteTable) -> np.ndarray:
+    """Eigenvalues of each site's ``A`` (the roots of ``D``): (n, m) array."""
+    n, m = len(sites.weights), sites.m
+    companion = np.zeros((n, m, m))
+    companion[:, 0, :] = -sites.d[:, m - 1::-1]  # monic D: lam^m + d_{m-1} lam^{m-1} + ...
+    companion[:, 1:, :-1] += np.eye(m - 1)
+    return np.linalg.eigvals(companion)
+
+
 def trace_support(sites: SiteTable, time: str, angles: int = 256, radial: int = 96) -> Support:
-    """Trace the outer boundary ``rho(M(lam)) = 1`` along rays from the centroid.
+    """Trace the boundary of the bulk ``rho(M(lam)) = 1`` along rays from the centroid.
 
     Notes
     -----
-    Along each ray ``c + r e^{i theta}`` the outermost crossing is bracketed
-    on ``radial`` equally spaced radii and refined by bisection to 1e-10
-    relative. The point of largest real part (when right of the centroid) and
-    of largest modulus lie on such outermost crossings, so the spectral radius
-    and the rightmost point are exact up to the angular sampling. Inner holes
-    of the support are not traced.
+    Along each ray ``c + r e^{i theta}`` the first exit from the support is
+    bracketed on ``radial`` equally spaced radii and refined by bisection to
+    1e-10 relative. Taking the first exit, rather than the outermost
+    crossing, keeps the isolated specks that discrete sites leave along the
+    whiskers (see :class:`Support`) out of the bulk. If the centroid is not in
+    the support, the outermost crossing is used instead. The bulk is assumed
+    star-shaped about its centroid; inner holes are not traced.
     """
     c = sites.center
     theta = 2 * np.pi * np.arange(angles) / angles
@@ -319,10 +352,12 @@ def trace_support(sites: SiteTable, time: str, angles: int = 256, radial: int = 
         if R > 1e8:
             raise SolverError("the predicted support is unbounded; check the cell's gains")
     radii = R * np.arange(radial + 1) / radial
-    rho = support_rho(sites, c + radii[None, :] * ray[:, None])
-    inside = rho >= 1.0
-    # Index of the outermost radius inside the support on each ray (-1: none).
-    last = np.where(inside.any(axis=1), radial - np.argmax(inside[:, ::-1], axis=1), -1)
+    inside = support_rho(sites, c + radii[None, :] * ray[:, None]) >= 1.0
+    if inside[0, 0]:
+        # Last radius of the run of inside samples that starts at the centroid.
+        last = np.where(inside.all(axis=1), radial, np.argmin(inside, axis=1) - 1)
+    else:
+        last = np.where(inside.any(axis=1), radial - np.argmax(inside[:, ::-1], axis=1), -1)
     lo = np.where(last >= 0, radii[np.maximum(last, 0)], 0.0)
     hi = np.where(last >= 0, radii[np.minimum(last + 1, radial)], 0.0)
     for _ in range(60):
@@ -331,14 +366,17 @@ def trace_support(sites: SiteTable, time: str, angles: int = 256, radial: int = 
         lo, hi = np.where(now, mid, lo), np.where(now, hi, mid)
         if np.all(hi - lo <= 1e-10 * np.maximum(1.0, hi)):
             break
-    boundary = c + lo * ray
     empty = last < 0
-    if np.all(empty):
-        boundary = np.array([c])
-    else:
-        boundary = boundary[~empty]
+    boundary = np.array([c]) if np.all(empty) else (c + lo * ray)[~empty]
     radius = float(np.max(np.abs(boundary)))
     rightmost = float(np.max(boundary.real))
-    stable = radius < 1.0 if time == "discrete" else rightmost < 0.0
-    return Support(boundary, c, radius, rightmost, bool(stable), time, sites.route)
-
+    mu = unit_eigenvalues(sites)
+    weights = np.repeat(sites.weights, sites.m)
+    unit_radius = _weighted_quantile(np.abs(mu).ravel(), weights, UNIT_QUANTILE)
+    unit_rightmost = _weighted_quantile(mu.real.ravel(), weights, UNIT_QUANTILE)
+    if time == "discrete":
+        stable = max(radius, unit_radius) < 1.0
+    else:
+        stable = max(rightmost, unit_rightmost) < 0.0
+    return Support(boundary, c, radius, rightmost, unit_radius, unit_rightmost, bool(stable), time,
+                   sites.route)

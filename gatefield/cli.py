@@ -1,0 +1,325 @@
+"""The ``gatefield`` command line: a thin layer over the public API.
+
+Every user error prints one line to stderr and exits with status 2; progress
+of long runs goes to stderr, results to stdout (or files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import GatefieldError
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"gatefield: error: {message} (see 'gatefield {self.prog.split()[-1]} --help')\n"
+                  if " " in self.prog else f"gatefield: error: {message} (see 'gatefield --help')\n")
+
+
+def _overrides(pairs) -> dict:
+    out = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise GatefieldError(f"--set expects name=value, got {pair!r}")
+        try:
+            number = float(value)
+        except ValueError:
+            raise GatefieldError(f"--set {name}: {value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise GatefieldError(f"--set {name}: the value must be finite, got {value}")
+        out[name.strip()] = number
+    return out
+
+
+def _clean(obj):
+    """JSON-safe: numpy scalars to Python, NaN/inf to null."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        value = float(obj)
+        return value if math.isfinite(value) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+def _dump(obj) -> str:
+    return json.dumps(_clean(obj), indent=2, allow_nan=False)
+
+
+def _progress(label):
+    def tick(done, total):
+        print(f"  {label} {done}/{total}", file=sys.stderr, flush=True)
+    return tick
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+    return parse
+
+
+def _nonnegative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+# -- commands -------------------------------------------------------------------
+
+
+def cmd_cells(args):
+    from .cells import BUILTINS
+
+    for name, make in BUILTINS.items():
+        cell = make()
+        print(f"{name:12s} {cell.time:10s} {cell.description}")
+
+
+def cmd_show(args):
+    from .cells import load_cell
+    from .theory import fixed_point, mean_field_equations
+
+    cell = load_cell(args.cell)
+    print(f"cell {cell.name} ({cell.time} time)")
+    if cell.description:
+        print(f"  {cell.description}")
+    print(f"states: {', '.join(str(s) for s in cell.states)}")
+    print("parameters: " + ", ".join(f"{p} = {v:g}" for p, v in cell.parameters))
+    print("nodes:")
+    for c in cell.couplings:
+        print(f"  {c.node} = {c.matrix} @ ({c.argument})")
+    print("definitions:")
+    for sym, expr in cell.definitions:
+        print(f"  {sym} = {expr}")
+    lhs = "{}'" if cell.time == "discrete" else "d{}/dt"
+    print("updates:")
+    for s, F in zip(cell.states, cell.updates):
+        print(f"  {lhs.format(s)} = {F}")
+    fp = fixed_point(cell)
+    print("fixed point per unit:")
+    for s, value in fp.solution:
+        print(f"  {s}* = {value}")
+    for s in fp.numeric:
+        print(f"  {s}* solved numerically per quadrature node")
+    print("mean-field equations (eta_a ~ N(0, q_a) independent):")
+    mf = mean_field_equations(cell)
+    for q, integrand in zip(mf.order_parameters, mf.integrands):
+        print(f"  {q} = E[{integrand}]")
+
+
+def cmd_latex(args):
+    from .cells import load_cell
+    from .theory.latex import latex_document
+
+    text = latex_document(load_cell(args.cell))
+    if args.output:
+        try:
+            Path(args.output).write_text(text)
+        except OSError as err:
+            raise GatefieldError(f"cannot write {args.output}: {err.strerror}") from None
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_meanfield(args):
+    from .cells import load_cell
+    from .numerics import solve_mean_field
+
+    cell = load_cell(args.cell)
+    result = solve_mean_field(cell, _overrides(args.set), q_max=args.q_max)
+    if args.json:
+        print(_dump(result.to_json()))
+        return
+    print(f"{cell.name}: {len(result.solutions)} solution(s), q in [0, {args.q_max:g}]")
+    for k, sol in enumerate(result.solutions):
+        qs = ", ".join(f"q[{n}] = {v:.6g}" for n, v in sol.order_parameters.items())
+        verdict = "stable" if sol.stable else "unstable"
+        extra = ""
+        if sol.support is not None:
+            extra = (f", spectral radius {sol.support.spectral_radius:.4f}, "
+                     f"rightmost {sol.support.rightmost_real:.4f}")
+        print(f"  [{k}] {qs}; residual {sol.residual:.1e}; {verdict}{extra}")
+
+
+def _simulate_fixed_point(cell, values, N, seed):
+    from .validation import simulate
+
+    net = simulate.make_network(cell, N, seed, values)
+    fp = simulate.find_fixed_point(net, simulate.initial_state(net, seed))
+    if not fp.converged:
+        raise GatefieldError(f"the N = {N} network (seed {seed}) did not relax to a fixed point "
+                             f"(residual {fp.residual:.1e}); use --route plug-in for time-dependent states")
+    return np.linalg.eigvals(simulate.jacobian(net, fp.state))
+
+
+def cmd_spectrum(args):
+    from .cells import load_cell
+    from .numerics import compile_cell, fixed_point_sites, inside_support
+    from .validation import fixed_point_spectrum, plot_spectrum, plugin_spectrum
+
+    cell = load_cell(args.cell)
+    overrides = _overrides(args.set)
+    eigenvalues, outside = None, None
+    if args.route == "fixed-point":
+        if args.solution is None:
+            args.solution = -1
+        result, index, support = fixed_point_spectrum(cell, overrides, args.solution)
+        order = result.solutions[index].order_parameters
+        if args.N is not None:
+            print(f"  simulating N = {args.N} (seed {args.seed}) ...", file=sys.stderr)
+            eigenvalues = _simulate_fixed_point(cell, result.parameters, args.N, args.seed)
+            compiled = compile_cell(cell)
+            q = {compiled.nodes[k]: order[c.matrix] for k, c in enumerate(cell.couplings)}
+            sites = fixed_point_sites(compiled, result.parameters, q)
+            outside = float(np.mean(~inside_support(sites, eigenvalues)))
+        label = f"solution {index}"
+    else:
+        if args.solution is not None:
+            raise GatefieldError("--solution applies to the fixed-point route only; drop it or use "
+                                 "--route fixed-point")
+        N = args.N or 1000
+        print(f"  simulating N = {N} (seed {args.seed}) to a steady state ...", file=sys.stderr)
+        comp = plugin_spectrum(cell, overrides, N, args.seed, eigenvalues=args.plot is not None)
+        support, order = comp.support, comp.order_parameters
+        if comp.eigenvalues.size:
+            eigenvalues, outside = comp.eigenvalues, comp.outside_fraction
+        label = f"plug-in, N = {N}"
+    data = support.to_json()
+    data["order_parameters"] = order
+    if outside is not None:
+        data["outside_fraction"] = outside
+    if args.plot:
+        title = f"{cell.name}: {label}" + (f", {outside:.2%} outside" if outside is not None else "")
+        plot_spectrum(args.plot, support, eigenvalues, cell.time, title, args.route)
+        print(f"wrote {args.plot}", file=sys.stderr)
+    if args.json:
+        print(_dump(data))
+        return
+    print(f"{cell.name}: route {args.route} ({label})")
+    print(f"  spectral radius {support.spectral_radius:.6f}, rightmost real part "
+          f"{support.rightmost_real:.6f}, {'stable' if support.stable else 'unstable'}")
+    print("  order parameters: " + ", ".join(f"q[{n}] = {v:.6g}" for n, v in order.items()))
+    if outside is not None:
+        print(f"  eigenvalues outside the predicted support: {outside:.2%}")
+
+
+def cmd_validate(args):
+    from .cells import load_cell
+    from .validation import validate, write_report
+
+    cell = load_cell(args.cell)
+    overrides = _overrides(args.set)
+    print(f"validating {cell.name}: N = {args.N}, {args.seeds} seed(s)", file=sys.stderr)
+    report = validate(cell, overrides, N=args.N, seeds=args.seeds, progress=_progress("seed"))
+    if args.out:
+        try:
+            files = write_report(report, args.out, cell.time)
+        except OSError as err:
+            raise GatefieldError(f"cannot write the report to {args.out}: {err.strerror}") from None
+        print("wrote " + ", ".join(files.values()), file=sys.stderr)
+    if args.json:
+        print(_dump(report.to_json()))
+        return
+    print(f"{cell.name}: {report.regime}; route {report.route}")
+    for c in report.checks:
+        mark = "PASS" if c.passed else "FAIL"
+        print(f"  [{mark}] {c.quantity}: theory {c.theory:.6g}, simulation {c.simulation:.6g}, "
+              f"tolerance {c.tolerance:.3g}")
+    print("all checks passed" if report.passed else "some checks failed")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="gatefield", description="Theory of random gated recurrent networks: derive, "
+                     "solve and validate mean-field and spectral predictions from a cell spec.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def add(name, help_text, func):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    def cell_args(p):
+        p.add_argument("cell", metavar="CELL", help="a built-in name (see 'gatefield cells') or a TOML file")
+
+    def set_arg(p):
+        p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                       help="override a parameter's default (repeatable)")
+
+    add("cells", "list the built-in cells", cmd_cells)
+    p = add("show", "print a cell and its derived equations", cmd_show)
+    cell_args(p)
+    p = add("latex", "write a standalone LaTeX document of the cell and its theory", cmd_latex)
+    cell_args(p)
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p = add("meanfield", "find all solutions of the fixed-point mean-field equations", cmd_meanfield)
+    cell_args(p)
+    set_arg(p)
+    p.add_argument("--q-max", type=_positive(float), default=50.0, help="search q in [0, Q] (default 50)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p = add("spectrum", "predict the support of the Jacobian's spectrum", cmd_spectrum)
+    cell_args(p)
+    set_arg(p)
+    p.add_argument("--route", choices=["fixed-point", "plug-in"], default="fixed-point",
+                   help="site distribution: a mean-field fixed point, or one snapshot of a simulation "
+                        "(plug-in, for time-dependent states)")
+    p.add_argument("--solution", type=int, help="index into meanfield's solutions (default: the last)")
+    p.add_argument("--N", type=_positive(int), help="simulate N units (plug-in default 1000; with "
+                   "fixed-point, overlay the finite-N eigenvalues)")
+    p.add_argument("--seed", type=_nonnegative_int, default=0, help="coupling and initial-state seed")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--plot", metavar="FILE", help="save a figure of the support (and eigenvalues)")
+    p = add("validate", "check the theory against finite-N simulations", cmd_validate)
+    cell_args(p)
+    set_arg(p)
+    p.add_argument("--N", type=_positive(int), default=1000, help="units per network (default 1000)")
+    p.add_argument("--seeds", type=_positive(int), default=3, help="coupling draws (default 3)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--out", metavar="DIR", help="write report.json and spectrum.png to DIR")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except GatefieldError as err:
+        print(f"gatefield: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gatefield: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

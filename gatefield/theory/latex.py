@@ -1,0 +1,666 @@
+r"""LaTeX reports of a cell and of everything derived from it.
+
+:func:`cell_latex` writes the body of a report in four sections that follow
+THEORY.md sections 1-4: the cell as written, its fixed-point mean-field
+equations, the Jacobian pencil and the support condition of the Jacobian's
+spectrum. :func:`latex_document` wraps the body into a standalone article and
+:func:`compile_latex` runs ``pdflatex`` on it.
+
+The report uses only packages of Debian's ``texlive-latex-base`` (amsmath,
+amssymb, graphicx, geometry), so it compiles on a minimal TeX installation.
+
+Notes
+-----
+Derived expressions are stored with every intermediate definition
+substituted. For display they are *folded* back: each definition's expanded
+expression is replaced by its symbol (``sigmoid(alpha_z*eta_z + beta_z)`` is
+shown as ``z``), and short derived expressions are tidied by factoring when
+that makes them shorter. Both steps are identities, so every displayed
+equation is the derived one; the expanded forms are the ones the numerics
+evaluate. An equation too wide for the page is shrunk to the line width
+rather than broken, which keeps compilation reliable for any cell.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import unicodedata
+from pathlib import Path
+
+import sympy
+
+from ..errors import GatefieldError
+from .derive import LAM, fixed_point, jacobian_pencil, mean_field_equations, order_parameter, support_matrix
+from .spec import Cell, real_symbol
+
+__all__ = ["cell_latex", "latex_document", "compile_latex"]
+
+SECTION_TITLES = ("The cell", "Mean-field equations", "Jacobian pencil", "Support of the spectrum")
+
+#: Matrices whose LaTeX is longer than this (characters) are listed entry by
+#: entry instead of as one array; about two lines of a page at display size.
+_MATRIX_CHARS = 600
+
+#: Expressions with more nodes (in SymPy's expression tree) than this are
+#: displayed as derived, without trying to factor them: factoring is cheap
+#: for gated cells (tens of nodes after folding) but slow on large ones.
+_SIMPLIFY_NODES = 300
+
+#: Expressions with more nodes than this, or whose LaTeX is longer than
+#: ``_PRINT_CHARS``, are not printed: a page cannot show them legibly (one
+#: line holds about 150 characters of LaTeX) and TeX reads at most 200000
+#: characters per line.
+_PRINT_NODES = 1000
+_PRINT_CHARS = 5000
+
+#: A factored form is displayed unless its LaTeX is this many times longer
+#: than the shortest form found.
+_LONGER = 1.25
+
+#: Lines per ``align*``: an align cannot break across pages.
+_ALIGN_LINES = 12
+
+# Separator of inline lists, which lets TeX break the line after a comma.
+_SEP = r",\allowbreak "
+
+#: Seconds pdflatex may run; a report compiles in about a second.
+_PDFLATEX_TIMEOUT = 120
+
+# Accents and superscripts for name suffixes: ``h_tilde`` -> \tilde{h},
+# ``c_new`` -> c^{new}.
+_ACCENTS = {"tilde": r"\tilde", "hat": r"\hat", "bar": r"\bar"}
+_SUPERSCRIPTS = ("new", "old", "prev", "next")
+
+_TEXT_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "%": r"\%",
+    "#": r"\#",
+    "_": r"\_",
+    "^": r"\textasciicircum{}",
+    "~": r"\textasciitilde{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
+}
+
+# A display that never overflows: the box is shrunk to the line width when
+# wider, and left at its natural size otherwise (graphicx lets the size
+# arguments refer to the natural \width).
+_FIT = (r"\begin{center}\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}"
+        r"{$\displaystyle @MATH@$}\end{center}")
+
+
+def escape_text(text: str) -> str:
+    """Escape ``text`` for LaTeX text mode.
+
+    Special characters become their LaTeX commands; accented letters lose
+    their accents and other non-ASCII characters become ``?``, because the
+    report must compile with pdflatex's default fonts.
+    """
+    out = []
+    for char in unicodedata.normalize("NFKD", str(text)):
+        if unicodedata.combining(char):
+            continue
+        if char in _TEXT_ESCAPES:
+            out.append(_TEXT_ESCAPES[char])
+        elif char in "\n\r\t":
+            out.append(" ")
+        elif 32 <= ord(char) < 127:
+            out.append(char)
+        else:
+            out.append("?")
+    return "".join(out)
+
+
+def _symbol_latex(name: str) -> str | None:
+    """Display form for names with a known suffix, else None (SymPy's form)."""
+    base, _, suffix = name.rpartition("_")
+    if not base:
+        return None
+    inner = sympy.latex(sympy.Symbol(base))
+    if suffix in _ACCENTS:
+        return r"%s{%s}" % (_ACCENTS[suffix], inner)
+    if suffix in _SUPERSCRIPTS:
+        # Braced so that a power or a subscript applied to it stays valid.
+        return r"{%s^{\mathrm{%s}}}" % (inner, suffix)
+    return None
+
+
+def _label(node: sympy.Symbol) -> str:
+    """The index of a node: ``eta_z -> z``, ``eta -> ''``."""
+    return node.name[4:] if node.name.startswith("eta_") else ""
+
+
+_TOO_LONG = r"\text{(too long to print)}"
+
+
+def _larger(expr: sympy.Expr, limit: int) -> bool:
+    """Whether ``expr`` has more than ``limit`` nodes (stops counting there)."""
+    for count, _ in enumerate(sympy.preorder_traversal(expr), start=1):
+        if count > limit:
+            return True
+    return False
+
+
+def _orientation(term: sympy.Expr) -> int:
+    """+1 if a sum reads better as is, -1 if negated, 0 if either way.
+
+    A sum containing the spectral variable should read ``lambda - x``; one
+    with a numeric constant should read ``1 - z``.
+    """
+    coeff = term.coeff(LAM)
+    if coeff.is_Number and coeff != 0:
+        return 1 if coeff > 0 else -1
+    constant = term.as_coeff_Add()[0]
+    if constant != 0:
+        return 1 if constant > 0 else -1
+    return 0
+
+
+def _orient_mul(mul: sympy.Mul) -> sympy.Expr:
+    """Flip the signs of sum factors so that they read ``1 - z`` and
+    ``lambda - x``, and absorb a leading minus into a factor when possible."""
+    coeff, factors = mul.as_coeff_mul()
+    factors = list(factors)
+    sign = 1
+    free = []
+    for k, factor in enumerate(factors):
+        base, exp = factor.as_base_exp()
+        if not (base.is_Add and exp.is_Integer):
+            continue
+        orientation = _orientation(base)
+        if orientation < 0:
+            factors[k] = sympy.Pow(-base, exp)
+            if int(exp) % 2:
+                sign = -sign
+        elif orientation == 0 and int(exp) % 2:
+            free.append(k)
+    coeff *= sign
+    if coeff < 0 and free:
+        k = free[0]
+        base, exp = factors[k].as_base_exp()
+        factors[k] = sympy.Pow(-base, exp)
+        coeff = -coeff
+    return sympy.Mul(coeff, *factors)
+
+
+def _orient(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with the signs of its products arranged for reading (an identity)."""
+    return expr.replace(lambda e: e.is_Mul, _orient_mul)
+
+
+class _Printer:
+    """Prints the expressions of one cell, folding definitions back."""
+
+    def __init__(self, cell: Cell):
+        self.cell = cell
+        names = [s.name for s in cell.states] + [p.name for p, _ in cell.parameters]
+        names += [c.node.name for c in cell.couplings] + [s.name for s, _ in cell.definitions]
+        names += [order_parameter(c.node).name for c in cell.couplings]
+        self.symbol_names = {}
+        for name in names:
+            shown = _symbol_latex(name)
+            if shown is not None:
+                self.symbol_names[real_symbol(name)] = shown
+                self.symbol_names[sympy.Symbol(name)] = shown
+        # Expanded form of each definition, computed as the builder does:
+        # earlier definitions substituted into later ones, all symbols real.
+        expanded: dict = {}
+        self.definitions = []
+        for sym, written in cell.definitions:
+            written = self.real(sympy.sympify(written))
+            value = self.real(written.xreplace(expanded))
+            sym = real_symbol(sym.name)
+            expanded[sym] = value
+            self.definitions.append((sym, written, value))
+        # Fold the last definition first: its expansion contains the earlier ones.
+        self.folds = [(value, sym) for sym, _, value in reversed(self.definitions) if not value.is_Atom]
+
+    @staticmethod
+    def real(expr: sympy.Expr) -> sympy.Expr:
+        return expr.xreplace({s: real_symbol(s.name) for s in expr.free_symbols
+                              if isinstance(s, sympy.Symbol) and s.is_real is not True and s != LAM})
+
+    def fold(self, expr: sympy.Expr) -> sympy.Expr:
+        """Replace expanded definitions by their symbols (an identity)."""
+        expr = sympy.sympify(expr)
+        for value, sym in self.folds:
+            expr = expr.xreplace({value: sym})
+        return expr
+
+    def tidy(self, expr: sympy.Expr) -> sympy.Expr:
+        """Fold, then factor when that shortens the printed form (an identity)."""
+        expr = self.fold(expr)
+        if expr.is_Atom or _larger(expr, _SIMPLIFY_NODES):
+            return expr
+        # Squares stay whole (their bases are functions or definitions), so
+        # that 1 - tanh(x)**2 is not split into (1 - tanh(x)) (1 + tanh(x)).
+        masks = {e: sympy.Dummy() for e in expr.atoms(sympy.Pow)
+                 if not e.base.is_Add and e.base != LAM and e.exp.is_Integer and e.exp > 1}
+        unmask = {d: e for e, d in masks.items()}
+        masked = expr.xreplace(masks)
+        candidates = []
+        for simplify in (sympy.factor, lambda e: e, lambda e: sympy.factor_terms(sympy.cancel(e))):
+            try:
+                candidates.append(_orient(simplify(masked).xreplace(unmask)))
+            except (sympy.PolynomialError, NotImplementedError, TypeError, ValueError):
+                continue
+        # In order of preference (factored reads best), unless much longer.
+        lengths = [len(self(e)) for e in candidates]
+        return next(e for e, n in zip(candidates, lengths) if n <= _LONGER * min(lengths))
+
+    def __call__(self, expr) -> str:
+        """LaTeX of ``expr`` as is (no folding)."""
+        return sympy.latex(expr, symbol_names=self.symbol_names, mat_delim="(")
+
+    def show(self, expr, fold: bool = True, tidy: bool = True) -> str:
+        """LaTeX of ``expr``, folded and tidied if asked, or a note if too
+        large to print."""
+        expr = sympy.sympify(expr)
+        if fold:
+            expr = self.fold(expr)
+        if _larger(expr, _PRINT_NODES):
+            return _TOO_LONG
+        text = self(self.tidy(expr) if tidy else expr)
+        return _TOO_LONG if len(text) > _PRINT_CHARS else text
+
+    def symbol(self, sym) -> str:
+        return self(real_symbol(str(sym)))
+
+    def node_index(self, node: sympy.Symbol) -> str:
+        label = _label(node)
+        return self(real_symbol(label)) if label else ""
+
+    def v(self, node: sympy.Symbol) -> str:
+        index = self.node_index(node)
+        return "v_{%s}" % index if index else "v"
+
+
+def _align(lines) -> str:
+    """Equations ``(lhs, rhs)``: consecutive short ones in one ``align*``,
+    long ones each in a display shrunk to fit the line."""
+    blocks, group = [], []
+
+    def flush():
+        if group:
+            blocks.append("\\begin{align*}\n" + " \\\\\n".join(group) + "\n\\end{align*}")
+            group.clear()
+
+    for lhs, rhs in lines:
+        if len(group) == _ALIGN_LINES:
+            flush()
+        if len(lhs) + len(rhs) > 300:
+            flush()
+            blocks.append(_fit(f"{lhs} = {rhs}"))
+        else:
+            group.append(f"  {lhs} &= {rhs}")
+    flush()
+    return "\n".join(blocks)
+
+
+def _fit(math: str) -> str:
+    """One display equation, shrunk to the line width when too wide."""
+    return _FIT.replace("@MATH@", math)
+
+
+def _format_number(value: float) -> str:
+    text = f"{value:g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        return r"%s \times 10^{%d}" % (mantissa, int(exponent))
+    return text
+
+
+def _list(items) -> str:
+    items = list(items)
+    if len(items) <= 2:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _section_cell(cell: Cell, p: _Printer) -> str:
+    out = [r"\section{The cell}"]
+    if cell.description:
+        out.append(r"\emph{%s}" % escape_text(cell.description) + "\n")
+    states = [p.symbol(s) for s in cell.states]
+    vector = states[0] if cell.m == 1 else r"(%s)" % _SEP.join(states)
+    out.append(
+        f"Each of the $N$ units carries the state $s = {vector}$ ($m = {cell.m}$ "
+        f"component{'s' if cell.m > 1 else ''} per unit). "
+    )
+    if cell.time == "discrete":
+        out.append(
+            "The cell runs in \\emph{discrete time}: each step maps $s_t$ to "
+            "$s_{t+1} = F(s_t, \\eta_t)$, with every right-hand side below taken at time $t$.\n"
+        )
+    else:
+        out.append(
+            "The cell runs in \\emph{continuous time}: $\\frac{d s}{d t} = F(s, \\eta)$, "
+            "with every right-hand side below taken at the same time.\n"
+        )
+    matrices = [p.symbol(c.matrix) for c in cell.couplings]
+    out.append(
+        f"\nThe $K = {cell.K}$ coupling matri{'ces' if cell.K > 1 else 'x'} "
+        f"${_SEP.join(matrices)}$ {'have' if cell.K > 1 else 'has'} independent entries drawn "
+        "i.i.d.\\ from $\\mathcal{N}(0, 1/N)$. Each enters one product node, "
+        "$\\eta_a = J_a v_a$, evaluated in this order:"
+    )
+    lines = []
+    for c in cell.couplings:
+        arg = p.fold(c.argument)
+        shown = p(arg)
+        if not (arg.is_Atom or isinstance(arg, sympy.Function)):
+            shown = r"\left(%s\right)" % shown
+        lines.append((p(c.node), f"{p.symbol(c.matrix)}\\, {shown}"))
+    out.append(_align(lines))
+    if p.definitions:
+        out.append("\nThe cell's definitions, as written (a node symbol stands for its product above):")
+        out.append(_align([(p(sym), p(written)) for sym, written, _ in p.definitions]))
+    out.append("\nThe update" + (" is:" if cell.m == 1 else "s are:"))
+    lines = []
+    for s, F in zip(cell.states, cell.updates):
+        name = p.symbol(s)
+        lhs = "{%s}_{t+1}" % name if cell.time == "discrete" else r"\frac{d %s}{d t}" % name
+        lines.append((lhs, p.show(F, tidy=False)))
+    out.append(_align(lines))
+    if cell.parameters:
+        out.append("\nParameters and their defaults:\n")
+        rows = [f"${p.symbol(sym)}$ & ${_format_number(value)}$ \\\\" for sym, value in cell.parameters]
+        out.append("\\begin{center}\n\\begin{tabular}{ll}\nparameter & default \\\\\n\\hline\n"
+                   + "\n".join(rows) + "\n\\end{tabular}\n\\end{center}")
+    else:
+        out.append("\nThe cell has no parameters.")
+    return "\n".join(out)
+
+
+def _section_mean_field(cell: Cell, p: _Printer) -> str:
+    mf = mean_field_equations(cell)
+    fp = mf.fixed_point
+    out = [r"\section{Mean-field equations}"]
+    equation = "s = F(s, \\eta)" if cell.time == "discrete" else "F(s, \\eta) = 0"
+    out.append(
+        "For $N \\to \\infty$ the node values of a unit are independent Gaussians, "
+        "$\\eta_a \\sim \\mathcal{N}(0, q_a)$, whose variances $q_a$ are the order parameters. "
+        f"At a fixed point every unit solves ${equation}$ with its node values held fixed."
+    )
+    if fp.solution:
+        out.append(" In closed form:")
+        lines = []
+        for s, value in fp.solution:
+            # Folded for reading, then expanded as the numerics evaluate it.
+            folded, rhs = p.show(value), p.show(value, fold=False, tidy=False)
+            if folded != rhs and _TOO_LONG not in (folded, rhs):
+                rhs = f"{folded} = {rhs}"
+            lines.append(("{%s}^{*}" % p.symbol(s), rhs))
+        out.append(_align(lines))
+    if fp.numeric:
+        names = _list(f"${p.symbol(s)}$" for s in fp.numeric)
+        out.append(
+            f"\nThe state{'s' if len(fp.numeric) > 1 else ''} {names} "
+            f"{'have' if len(fp.numeric) > 1 else 'has'} no closed form and "
+            f"{'are' if len(fp.numeric) > 1 else 'is'} solved numerically, per quadrature node, "
+            "by Newton's method on the residuals"
+        )
+        index = {s: k for k, s in enumerate(cell.states)}
+        out.append(_align([(p.show(fp.residuals[index[s]], tidy=False), "0") for s in fp.numeric]))
+    out.append(
+        "\nThe order parameters solve the $K$ equations $q_a = \\mathbb{E}\\left[v_a(s^*(\\eta), "
+        "\\eta)^2\\right]$:"
+    )
+    lines = []
+    for c, q, integrand in zip(cell.couplings, mf.order_parameters, mf.integrands):
+        lines.append((p(q), r"\mathbb{E}\left[%s\right]" % p.show(integrand)))
+    out.append(_align(lines))
+    qs = ", ".join(
+        f"${p(n)} \\sim \\mathcal{{N}}(0, {p(order_parameter(n))})$"
+        for n in cell.nodes
+    )
+    out.append(f"\nwith {qs}" + (" independent." if cell.K > 1 else "."))
+    if p.definitions:
+        out.append(
+            " The definitions of section 1 stand for their expressions in the states and nodes, "
+            "with $s = s^*(\\eta)$."
+        )
+    return "\n".join(out)
+
+
+def _matrix_block(name: str, M: sympy.Matrix, rows, cols, row_name, col_name, p: _Printer) -> str:
+    """A pencil matrix as an array when short, else its non-zero entries."""
+    if M.is_zero_matrix:
+        return _fit(f"{name} = 0")
+    shown = [[p.show(M[i, j]) for j in range(M.cols)] for i in range(M.rows)]
+    if sum(len(x) for row in shown for x in row) <= _MATRIX_CHARS:
+        body = " \\\\ ".join(" & ".join(row) for row in shown)
+        columns = "c" * M.cols
+        return _fit(f"{name} = \\left(\\begin{{array}}{{{columns}}}{body}\\end{{array}}\\right)")
+    lines = []
+    for i in range(M.rows):
+        for j in range(M.cols):
+            if M[i, j] != 0:
+                lines.append((r"\frac{\partial %s}{\partial %s}" % (row_name(rows[i]), col_name(cols[j])),
+                              shown[i][j]))
+    return f"The non-zero entries of ${name}$ (all others vanish):\n" + _align(lines)
+
+
+def _section_pencil(cell: Cell, p: _Printer) -> str:
+    pen = jacobian_pencil(cell)
+    out = [r"\section{Jacobian pencil}"]
+    step = "\\delta s_{t+1}" if cell.time == "discrete" else "\\frac{d}{d t}\\delta s"
+    nodes = [p(n) for n in cell.nodes]
+    states = [p.symbol(s) for s in cell.states]
+    out.append(
+        "Perturbations obey, unit by unit,"
+        "\n\\begin{align*}\n"
+        f"  {step} &= A\\, \\delta s + B\\, \\delta\\eta, \\\\\n"
+        "  \\delta\\eta_a &= J_a \\Big( C_a\\, \\delta s + \\sum_b E_{ab}\\, \\delta\\eta_b \\Big),\n"
+        "\\end{align*}\n"
+        "with per-unit coefficients evaluated at the unit's current $(s, \\eta)$: "
+        "$A = \\partial F/\\partial s$ ($m \\times m$), $B = \\partial F/\\partial \\eta$ ($m \\times K$), "
+        "$C_a = \\partial v_a/\\partial s$ (row $a$ of the $K \\times m$ matrix $C$) and "
+        "$E_{ab} = \\partial v_a/\\partial \\eta_b$ ($K \\times K$, non-zero only for $b$ before $a$). "
+        f"Rows and columns are ordered as $s = ({_SEP.join(states)})$ and "
+        f"$\\eta = ({_SEP.join(nodes)})$."
+    )
+
+    def F_name(s):
+        return "F_{%s}" % p.symbol(s)
+
+    def v_name(n):
+        return p.v(n)
+
+    def d_name(x):
+        return p(x) if isinstance(x, sympy.Symbol) else p.symbol(x)
+
+    out.append(_matrix_block("A", pen.A, cell.states, cell.states, F_name, d_name, p))
+    out.append(_matrix_block("B", pen.B, cell.states, cell.nodes, F_name, d_name, p))
+    out.append(_matrix_block("C", pen.C, cell.nodes, cell.states, v_name, d_name, p))
+    out.append(_matrix_block("E", pen.E, cell.nodes, cell.nodes, v_name, d_name, p))
+    matrices = _SEP.join(p.symbol(c.matrix) for c in cell.couplings)
+    out.append(
+        "\nEliminating $\\delta\\eta$ gives the full $Nm \\times Nm$ Jacobian"
+        + _fit(r"\mathrm{Jac} = A + B\,(I - J E)^{-1} J C")
+        + "\nHere $A$, $B$, $C$ and $E$ stand for the block-diagonal matrices that hold every unit's "
+        "coefficients, and $J = \\mathrm{diag}(" + matrices + ")$ is the block-diagonal matrix of the "
+        "couplings, acting on the $NK$ node values (node $a$ of all units together). Since $E$ is strictly "
+        "lower triangular in the node order, $I - JE$ is always invertible. Each random matrix appears "
+        "once and linearly: this is the computation graph of the cell, read as a linearization."
+    )
+    return "\n".join(out)
+
+
+def _section_support(cell: Cell, p: _Printer) -> str:
+    sm = support_matrix(cell)
+    out = [r"\section{Support of the spectrum}"]
+    out.append(
+        "Treat the per-unit coefficients as i.i.d.\\ draws from the site distribution $P$ "
+        "(at a fixed point: $\\eta_b \\sim \\mathcal{N}(0, q_b)$ independent and $s = s^*(\\eta)$), "
+        "independent of the couplings. Define the $K \\times K$ matrix"
+        + _fit(r"M(\lambda)_{ab} = \mathbb{E}_P\left[\left| C_a (\lambda - A)^{-1} B_b + E_{ab} "
+               r"\right|^2\right]")
+        + "\nFor this cell its entries are"
+    )
+    lines, zero = [], []
+    for a, na in enumerate(cell.nodes):
+        for b, nb in enumerate(cell.nodes):
+            ia, ib = p.node_index(na), p.node_index(nb)
+            lhs = r"M_{%s,\,%s}(\lambda)" % (ia, ib) if cell.K > 1 or ia else r"M(\lambda)"
+            entry = sm.entry[a, b]
+            if entry == 0:
+                zero.append(f"${lhs}$")
+                continue
+            lines.append((lhs, r"\mathbb{E}_P\left[\left|%s\right|^{2}\right]" % p.show(entry)))
+    if lines:
+        out.append(_align(lines))
+    if zero:
+        out.append(f"\nThe entr{'ies' if len(zero) > 1 else 'y'} {_list(zero)} "
+                   f"vanish{'' if len(zero) > 1 else 'es'}.")
+    if p.definitions:
+        out.append(" The definitions of section 1 stand for their expressions in $(s, \\eta)$.")
+    out.append(
+        "\n\nThe limiting eigenvalues of $\\mathrm{Jac}$ fill "
+        "$S = \\{\\lambda : \\rho(M(\\lambda)) \\ge 1\\}$, where $\\rho$ is the spectral radius, "
+        "so the boundary of the spectrum is the curve"
+        + _fit(r"\rho\big(M(\lambda)\big) = 1.")
+    )
+    if cell.time == "discrete":
+        out.append(
+            "\nThe cell is discrete-time, so a fixed point is stable when $S$ lies inside the unit disc "
+            "$|\\lambda| < 1$; slow modes are eigenvalues near $\\lambda = 1$."
+        )
+    else:
+        out.append(
+            "\nThe cell is continuous-time, so a fixed point is stable when $S$ lies in the left "
+            "half-plane $\\mathrm{Re}\\,\\lambda < 0$; slow modes are eigenvalues near $\\lambda = 0$."
+        )
+    return "\n".join(out)
+
+
+def cell_latex(cell: Cell) -> str:
+    """The LaTeX body (no preamble) of a report on ``cell``.
+
+    Parameters
+    ----------
+    cell : Cell
+
+    Returns
+    -------
+    str
+        Four sections, in order: "The cell" (time type, states, product
+        nodes, definitions as written, updates, parameter defaults),
+        "Mean-field equations" (closed-form fixed point ``s*(eta)``, states
+        solved numerically, and ``q_a = E[v_a(s*, eta)^2]``), "Jacobian
+        pencil" (``A, B, C, E`` and ``Jac = A + B (I - J E)^(-1) J C``) and
+        "Support of the spectrum" (the entries of ``M(lambda)``, the boundary
+        ``rho(M(lambda)) = 1`` and the stability criterion for the cell's time
+        type). Needs the packages amsmath, amssymb and graphicx.
+
+    Notes
+    -----
+    THEORY.md sections 1-4. Derived expressions are displayed with the
+    cell's definitions folded back in (see the module notes).
+    """
+    p = _Printer(cell)
+    return "\n\n".join([
+        _section_cell(cell, p),
+        _section_mean_field(cell, p),
+        _section_pencil(cell, p),
+        _section_support(cell, p),
+    ]) + "\n"
+
+
+def latex_document(cell: Cell) -> str:
+    """A standalone LaTeX document reporting on ``cell``.
+
+    Parameters
+    ----------
+    cell : Cell
+
+    Returns
+    -------
+    str
+        An ``article`` with the body of :func:`cell_latex`, titled
+        "gatefield: <cell name>". It uses only packages of Debian's
+        ``texlive-latex-base``: amsmath, amssymb, graphicx and geometry.
+    """
+    return (
+        "\\documentclass{article}\n"
+        "\\usepackage{amsmath,amssymb,graphicx}\n"
+        "\\usepackage[margin=2cm]{geometry}\n"
+        "\\allowdisplaybreaks\n"
+        f"\\title{{gatefield: {escape_text(cell.name)}}}\n"
+        "\\author{}\n"
+        "\\date{}\n"
+        "\\begin{document}\n"
+        "\\maketitle\n\n"
+        + cell_latex(cell)
+        + "\n\\end{document}\n"
+    )
+
+
+def _first_error(log: Path) -> str:
+    """The first ``!`` line of a TeX log and the input line it points at."""
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return "no log was written"
+    for k, line in enumerate(lines):
+        if line.startswith("!"):
+            message = line.lstrip("! ").strip().rstrip(".")
+            for follow in lines[k + 1:k + 20]:
+                found = re.match(r"l\.(\d+)", follow)
+                if found:
+                    message += f" (line {found.group(1)})"
+                    break
+            return message[:200]
+    return "no error line found in the log"
+
+
+def compile_latex(tex: str, directory) -> Path:
+    """Write ``tex`` to ``cell.tex`` in ``directory`` and compile it with pdflatex.
+
+    Parameters
+    ----------
+    tex : str
+        A complete LaTeX document, e.g. from :func:`latex_document`.
+    directory : str or pathlib.Path
+        Where ``cell.tex``, the log and the PDF are written (created if
+        missing).
+
+    Returns
+    -------
+    pathlib.Path
+        The path of ``cell.pdf``.
+
+    Raises
+    ------
+    GatefieldError
+        If pdflatex is not installed, runs longer than 120 s, or fails; the
+        message quotes the first LaTeX error of the log.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    source = directory / "cell.tex"
+    source.write_text(tex, encoding="utf-8")
+    pdf = directory / "cell.pdf"
+    command = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", source.name]
+    try:
+        result = subprocess.run(command, cwd=directory, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, timeout=_PDFLATEX_TIMEOUT, check=False)
+    except FileNotFoundError:
+        raise GatefieldError(
+            "pdflatex was not found on PATH; install a TeX distribution (e.g. texlive-latex-base) "
+            "to compile the report"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise GatefieldError(
+            f"pdflatex ran longer than {_PDFLATEX_TIMEOUT} s on {source}; check the document"
+        ) from None
+    if result.returncode != 0 or not pdf.is_file():
+        error = _first_error(directory / "cell.log")
+        raise GatefieldError(f"pdflatex failed on {source}: {error}; see {directory / 'cell.log'}")
+    return pdf
