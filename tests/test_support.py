@@ -75,7 +75,7 @@ def test_vanilla_radius_at_nonzero_q(g, beta, q):
     mean_slope2 = gauss_expect(lambda e: (1 - np.tanh(g * e + beta) ** 2) ** 2, q, points=[-beta / g])
     np.testing.assert_allclose(support.spectral_radius, np.sqrt(g**2 * mean_slope2),
                                rtol=SUPPORT_RTOL, atol=0)
-    assert bool(inside_support(sites, support.center)) is True
+    assert bool(inside_support(sites, sites.center)) is True
     assert bool(inside_support(sites, 100.0)) is False
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import contourpy
 import numpy as np
 from ..errors import SolverError
 from .codegen import CompiledCell
@@ -227,12 +228,25 @@ def plugin_sites(compiled: CompiledCell, values: dict, states: np.ndarray, nodes
     return SiteTable(np.full(N, 1.0 / N), d, moments, K, m, "plug-in")
 
 
-def support_values(sites: SiteTable, lam) -> np.ndarray:
-    """``M(lam)`` for every ``lam``: an array of shape ``lam.shape + (K, K)``."""
+def support_values(sites: SiteTable, lam, bulk: bool = False) -> np.ndarray:
+    """``M(lam)`` for every ``lam``: an array of shape ``lam.shape + (K, K)``.
+
+    Parameters
+    ----------
+    bulk : bool
+        Leave out, at each ``lam``, the one site that contributes most (when
+        the sites' ``A`` differ). A discrete site distribution puts a speck of
+        support around every site's own eigenvalues (``M ~ w / |lam - mu|^2``);
+        in the bulk many sites contribute and dropping one changes nothing,
+        while a speck vanishes. This is what makes radii and counts insensitive
+        to the quadrature's tail nodes and to single simulated units.
+    """
     lam = np.asarray(lam, dtype=complex)
     flat = lam.ravel()
     n, K, m = len(sites.weights), sites.K, sites.m
     moments = sites.moments.reshape(n, -1)
+    drop = bulk and n > 1 and np.ptp(sites.d, axis=0).max() > 0
+    totals = sites.moments.sum(axis=1)  # (n, m+1, m+1): sum over entries, to rank sites
     out = np.empty((flat.size, K * K))
     chunk = max(1, _BLOCK // max(n, 1))
     for start in range(0, flat.size, chunk):
@@ -240,15 +254,19 @@ def support_values(sites: SiteTable, lam) -> np.ndarray:
         powers = z[:, None] ** np.arange(m + 1)
         D = powers @ sites.d.T
         W = sites.weights / np.maximum(D.real ** 2 + D.imag ** 2, _TINY)
-        mom = (W @ moments).reshape(len(z), K * K, m + 1, m + 1)
         pp = powers[:, :, None] * np.conj(powers)[:, None, :]
+        mom = (W @ moments).reshape(len(z), K * K, m + 1, m + 1)
+        if drop:
+            score = W * np.einsum("lpq,kpq->lk", pp, totals).real
+            top = np.argmax(score, axis=1)
+            mom = mom - W[np.arange(len(z)), top][:, None, None, None] * sites.moments[top]
         out[start:start + chunk] = np.einsum("lgpq,lpq->lg", mom, pp).real
     return out.reshape(lam.shape + (K, K))
 
 
-def support_rho(sites: SiteTable, lam) -> np.ndarray:
+def support_rho(sites: SiteTable, lam, bulk: bool = False) -> np.ndarray:
     """Spectral radius of ``M(lam)``; ``lam`` is in the support where it is >= 1."""
-    M = support_values(sites, lam)
+    M = support_values(sites, lam, bulk)
     if sites.K == 1:
         return M[..., 0, 0]
     with np.errstate(all="ignore"):
@@ -257,8 +275,9 @@ def support_rho(sites: SiteTable, lam) -> np.ndarray:
 
 
 def inside_support(sites: SiteTable, lam) -> np.ndarray:
-    """Whether each ``lam`` lies in the predicted support."""
-    return support_rho(sites, lam) >= 1.0
+    """Whether each ``lam`` lies in the bulk of the predicted support
+    (see ``bulk`` in :func:`support_values`)."""
+    return support_rho(sites, lam, bulk=True) >= 1.0
 
 
 #: Quantile of the per-unit eigenvalues of ``A`` reported as the reach of the
@@ -273,27 +292,29 @@ class Support:
     Attributes
     ----------
     boundary : complex array
-        The boundary of the bulk, traced along rays from ``center``.
-    center : complex
-        The spectrum's centroid, origin of the rays.
+        The longest component of the level curve ``rho(M) = 1``.
+    components : tuple of complex arrays
+        Every component of that curve (the support may have several: an
+        LSTM's bulk around 0 and its lens of slow modes near ``f``).
     spectral_radius : float
-        ``max |lam|`` on the bulk.
+        ``max |lam|`` on the support.
     rightmost_real : float
-        ``max Re lam`` on the bulk.
+        ``max Re lam`` on the support.
     unit_radius, unit_rightmost : float
         The ``UNIT_QUANTILE`` quantiles of ``|mu|`` and ``Re mu`` over the
         per-unit eigenvalues ``mu`` of ``A``. ``M`` diverges on the set of
         these values, so the support carries thin whiskers along them (where
         weakly coupled units, e.g. behind a nearly closed gate, keep their own
-        eigenvalue); they hold a vanishing share of the density.
+        eigenvalue); they hold a vanishing share of the density and a grid
+        resolves them only partly.
     stable : bool
-        Discrete time: bulk and whiskers inside the unit disc; continuous
+        Discrete time: support and whiskers inside the unit disc; continuous
         time: inside the left half-plane.
     route : str
     """
 
     boundary: np.ndarray
-    center: complex
+    components: tuple
     spectral_radius: float
     rightmost_real: float
     unit_radius: float
@@ -303,6 +324,9 @@ class Support:
     route: str
 
     def to_json(self) -> dict:
+        def points(curve):
+            return [[float(z.real), float(z.imag)] for z in curve]
+
         return {
             "route": self.route,
             "spectral_radius": self.spectral_radius,
@@ -310,7 +334,8 @@ class Support:
             "stable": self.stable,
             "unit_eigenvalues": {"quantile": UNIT_QUANTILE, "max_abs": self.unit_radius,
                                  "max_real": self.unit_rightmost},
-            "boundary": [[float(z.real), float(z.imag)] for z in self.boundary],
+            "boundary": points(self.boundary),
+            "boundary_components": [points(c) for c in self.components],
         }
 
 
@@ -330,46 +355,58 @@ def unit_eigenvalues(sites: SiteTable) -> np.ndarray:
     return np.linalg.eigvals(companion)
 
 
-def trace_support(sites: SiteTable, time: str, angles: int = 256, radial: int = 96) -> Support:
-    """Trace the boundary of the bulk ``rho(M(lam)) = 1`` along rays from the centroid.
-
-    Notes
-    -----
-    Along each ray ``c + r e^{i theta}`` the first exit from the support is
-    bracketed on ``radial`` equally spaced radii and refined by bisection to
-    1e-10 relative. Taking the first exit, rather than the outermost
-    crossing, keeps the isolated specks that discrete sites leave along the
-    whiskers (see :class:`Support`) out of the bulk. If the centroid is not in
-    the support, the outermost crossing is used instead. The bulk is assumed
-    star-shaped about its centroid; inner holes are not traced.
-    """
-    c = sites.center
-    theta = 2 * np.pi * np.arange(angles) / angles
-    ray = np.exp(1j * theta)
-    R = 2.0 * (1.0 + abs(c))
-    while np.any(support_rho(sites, c + R * ray[::4]) >= 1.0):
-        R *= 2.0
-        if R > 1e8:
-            raise SolverError("the predicted support is unbounded; check the cell's gains")
-    radii = R * np.arange(radial + 1) / radial
-    inside = support_rho(sites, c + radii[None, :] * ray[:, None]) >= 1.0
-    if inside[0, 0]:
-        # Last radius of the run of inside samples that starts at the centroid.
-        last = np.where(inside.all(axis=1), radial, np.argmin(inside, axis=1) - 1)
-    else:
-        last = np.where(inside.any(axis=1), radial - np.argmax(inside[:, ::-1], axis=1), -1)
-    lo = np.where(last >= 0, radii[np.maximum(last, 0)], 0.0)
-    hi = np.where(last >= 0, radii[np.minimum(last + 1, radial)], 0.0)
+def _outermost(sites, origins, direction, reach, samples):
+    """Largest ``r`` in ``[0, reach]`` with ``origins + r * direction`` in the
+    support, per origin (``nan`` where none), bracketed on ``samples`` radii
+    and bisected to 1e-10 relative."""
+    radii = reach * np.arange(samples + 1) / samples
+    inside = inside_support(sites, origins[:, None] + radii[None, :] * direction[:, None])
+    hit = inside.any(axis=1)
+    last = samples - np.argmax(inside[:, ::-1], axis=1)
+    lo = radii[last]
+    hi = radii[np.minimum(last + 1, samples)]
     for _ in range(60):
         mid = 0.5 * (lo + hi)
-        now = support_rho(sites, c + mid * ray) >= 1.0
+        now = inside_support(sites, origins + mid * direction)
         lo, hi = np.where(now, mid, lo), np.where(now, hi, mid)
         if np.all(hi - lo <= 1e-10 * np.maximum(1.0, hi)):
             break
-    empty = last < 0
-    boundary = np.array([c]) if np.all(empty) else (c + lo * ray)[~empty]
-    radius = float(np.max(np.abs(boundary)))
-    rightmost = float(np.max(boundary.real))
+    return np.where(hit, lo, np.nan)
+
+
+def trace_support(sites: SiteTable, time: str, angles: int = 256, radial: int = 128,
+                  grid: int = 201) -> Support:
+    """Locate the support ``rho(M(lam)) >= 1``: its radius, rightmost point and boundary.
+
+    Notes
+    -----
+    The spectrum of a real matrix is symmetric under conjugation, so only the
+    upper half-plane is searched. The spectral radius is the outermost
+    crossing along ``angles`` rays from the origin, and the rightmost point
+    the outermost crossing along as many horizontal lines; both are
+    bracketed on ``radial`` samples and bisected to 1e-10 relative, so they
+    are exact up to the sampling and hold for any shape of support. The
+    boundary is the level curve ``rho = 1`` on a ``grid x grid`` mesh
+    (contourpy), which follows several components and holes.
+    """
+    R = 1.0 + 2.0 * abs(sites.center)
+    ring = np.exp(1j * np.linspace(0.0, np.pi, 64))
+    while np.any(inside_support(sites, R * ring)):
+        R *= 2.0
+        if R > 1e8:
+            raise SolverError("the predicted support is unbounded; check the cell's gains")
+    theta = np.linspace(0.0, np.pi, angles)
+    radial_hits = _outermost(sites, np.zeros(angles, complex), np.exp(1j * theta), R, radial)
+    if np.all(np.isnan(radial_hits)):
+        radius, rightmost, components = 0.0, -np.inf, ()
+    else:
+        radius = float(np.nanmax(radial_hits))
+        heights = np.linspace(0.0, radius, angles)
+        line_hits = _outermost(sites, -radius - 1e-9 + 1j * heights, np.ones(angles, complex),
+                               2 * radius + 2e-9, radial)
+        rightmost = float(np.nanmax(-radius - 1e-9 + line_hits))
+        components = _contours(sites, 1.03 * radius + 1e-12, grid)
+    boundary = max(components, key=len) if components else np.zeros(0, complex)
     mu = unit_eigenvalues(sites)
     weights = np.repeat(sites.weights, sites.m)
     unit_radius = _weighted_quantile(np.abs(mu).ravel(), weights, UNIT_QUANTILE)
@@ -378,5 +415,44 @@ def trace_support(sites: SiteTable, time: str, angles: int = 256, radial: int = 
         stable = max(radius, unit_radius) < 1.0
     else:
         stable = max(rightmost, unit_rightmost) < 0.0
-    return Support(boundary, c, radius, rightmost, unit_radius, unit_rightmost, bool(stable), time,
-                   sites.route)
+    return Support(boundary, components, radius, rightmost, unit_radius, unit_rightmost, bool(stable),
+                   time, sites.route)
+
+
+def _contours(sites, extent, grid):
+    """Closed components of ``rho = 1`` in the square of half-width ``extent``."""
+    x = np.linspace(-extent, extent, grid)
+    y = np.linspace(0.0, extent, grid // 2 + 1)
+    lam = x[None, :] + 1j * y[:, None]
+    with np.errstate(divide="ignore"):
+        level = np.log(np.maximum(support_rho(sites, lam, bulk=True), 1e-300))
+    level = np.concatenate([level[:0:-1], level])  # mirror into the lower half-plane
+    y = np.concatenate([-y[:0:-1], y])
+    lines = contourpy.contour_generator(x, y, level).lines(0.0)
+    curves = [np.asarray(line[:, 0] + 1j * line[:, 1]) for line in lines if len(line) > 2]
+    if curves:
+        refined = _refine(sites, np.concatenate(curves), x[1] - x[0])
+        curves = np.split(refined, np.cumsum([len(c) for c in curves])[:-1])
+    return tuple(sorted(curves, key=len, reverse=True))
+
+
+def _refine(sites, points, spacing):
+    """Move contour vertices onto ``rho = 1``: bisection along the local
+    normal within two grid cells (1e-12 of a cell); a vertex with no sign
+    change there is kept as interpolated."""
+    h = 1e-3 * spacing
+
+    def f(z):
+        with np.errstate(divide="ignore"):
+            return np.log(np.maximum(support_rho(sites, z, bulk=True), 1e-300))
+
+    normal = (f(points + h) - f(points - h)) + 1j * (f(points + 1j * h) - f(points - 1j * h))
+    normal = normal / np.where(np.abs(normal) > 0, np.abs(normal), 1.0)
+    lo, hi = points + 2 * spacing * normal, points - 2 * spacing * normal  # inside, outside
+    f_lo, f_hi = f(lo), f(hi)
+    ok = (f_lo >= 0) & (f_hi < 0) & (np.abs(normal) > 0)
+    for _ in range(45):
+        mid = 0.5 * (lo + hi)
+        inside = f(mid) >= 0
+        lo, hi = np.where(inside, mid, lo), np.where(inside, hi, mid)
+    return np.where(ok, 0.5 * (lo + hi), points)

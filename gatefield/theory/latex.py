@@ -31,7 +31,7 @@ from pathlib import Path
 import sympy
 
 from ..errors import GatefieldError
-from .derive import LAM, fixed_point, jacobian_pencil, mean_field_equations, order_parameter, support_matrix
+from .derive import LAM, jacobian_pencil, mean_field_equations, order_parameter, support_matrix
 from .spec import Cell, real_symbol
 
 __all__ = ["cell_latex", "latex_document", "compile_latex"]
@@ -45,7 +45,7 @@ _MATRIX_CHARS = 600
 #: Expressions with more nodes (in SymPy's expression tree) than this are
 #: displayed as derived, without trying to factor them: factoring is cheap
 #: for gated cells (tens of nodes after folding) but slow on large ones.
-_SIMPLIFY_NODES = 300
+_SIMPLIFY_NODES = 120
 
 #: Expressions with more nodes than this, or whose LaTeX is longer than
 #: ``_PRINT_CHARS``, are not printed: a page cannot show them legibly (one
@@ -91,8 +91,10 @@ _TEXT_ESCAPES = {
 # A display that never overflows: the box is shrunk to the line width when
 # wider, and left at its natural size otherwise (graphicx lets the size
 # arguments refer to the natural \width).
-_FIT = (r"\begin{center}\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}"
-        r"{$\displaystyle @MATH@$}\end{center}")
+_FIT = (
+    r"\begin{center}\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}"
+    r"{$\displaystyle @MATH@$}\end{center}"
+)
 
 
 def escape_text(text: str) -> str:
@@ -124,10 +126,10 @@ def _symbol_latex(name: str) -> str | None:
         return None
     inner = sympy.latex(sympy.Symbol(base))
     if suffix in _ACCENTS:
-        return r"%s{%s}" % (_ACCENTS[suffix], inner)
+        return _ACCENTS[suffix] + "{" + inner + "}"
     if suffix in _SUPERSCRIPTS:
         # Braced so that a power or a subscript applied to it stays valid.
-        return r"{%s^{\mathrm{%s}}}" % (inner, suffix)
+        return "{" + inner + r"^{\mathrm{" + suffix + "}}}"
     return None
 
 
@@ -223,8 +225,13 @@ class _Printer:
 
     @staticmethod
     def real(expr: sympy.Expr) -> sympy.Expr:
-        return expr.xreplace({s: real_symbol(s.name) for s in expr.free_symbols
-                              if isinstance(s, sympy.Symbol) and s.is_real is not True and s != LAM})
+        return expr.xreplace(
+            {
+                s: real_symbol(s.name)
+                for s in expr.free_symbols
+                if isinstance(s, sympy.Symbol) and s.is_real is not True and s != LAM
+            }
+        )
 
     def fold(self, expr: sympy.Expr) -> sympy.Expr:
         """Replace expanded definitions by their symbols (an identity)."""
@@ -240,8 +247,11 @@ class _Printer:
             return expr
         # Squares stay whole (their bases are functions or definitions), so
         # that 1 - tanh(x)**2 is not split into (1 - tanh(x)) (1 + tanh(x)).
-        masks = {e: sympy.Dummy() for e in expr.atoms(sympy.Pow)
-                 if not e.base.is_Add and e.base != LAM and e.exp.is_Integer and e.exp > 1}
+        masks = {
+            e: sympy.Dummy()
+            for e in expr.atoms(sympy.Pow)
+            if not e.base.is_Add and e.base != LAM and e.exp.is_Integer and e.exp > 1
+        }
         unmask = {d: e for e, d in masks.items()}
         masked = expr.xreplace(masks)
         candidates = []
@@ -252,7 +262,7 @@ class _Printer:
                 continue
         # In order of preference (factored reads best), unless much longer.
         lengths = [len(self(e)) for e in candidates]
-        return next(e for e, n in zip(candidates, lengths) if n <= _LONGER * min(lengths))
+        return next(e for e, n in zip(candidates, lengths, strict=True) if n <= _LONGER * min(lengths))
 
     def __call__(self, expr) -> str:
         """LaTeX of ``expr`` as is (no folding)."""
@@ -262,6 +272,8 @@ class _Printer:
         """LaTeX of ``expr``, folded and tidied if asked, or a note if too
         large to print."""
         expr = sympy.sympify(expr)
+        if _larger(expr, 10 * _PRINT_NODES):
+            return _TOO_LONG  # folding rarely shrinks an expression tenfold
         if fold:
             expr = self.fold(expr)
         if _larger(expr, _PRINT_NODES):
@@ -278,7 +290,7 @@ class _Printer:
 
     def v(self, node: sympy.Symbol) -> str:
         index = self.node_index(node)
-        return "v_{%s}" % index if index else "v"
+        return f"v_{{{index}}}" if index else "v"
 
 
 def _align(lines) -> str:
@@ -312,7 +324,7 @@ def _format_number(value: float) -> str:
     text = f"{value:g}"
     if "e" in text:
         mantissa, exponent = text.split("e")
-        return r"%s \times 10^{%d}" % (mantissa, int(exponent))
+        return mantissa + r" \times 10^{" + str(int(exponent)) + "}"
     return text
 
 
@@ -326,9 +338,9 @@ def _list(items) -> str:
 def _section_cell(cell: Cell, p: _Printer) -> str:
     out = [r"\section{The cell}"]
     if cell.description:
-        out.append(r"\emph{%s}" % escape_text(cell.description) + "\n")
+        out.append(r"\emph{" + escape_text(cell.description) + "}\n")
     states = [p.symbol(s) for s in cell.states]
-    vector = states[0] if cell.m == 1 else r"(%s)" % _SEP.join(states)
+    vector = states[0] if cell.m == 1 else "(" + _SEP.join(states) + ")"
     out.append(
         f"Each of the $N$ units carries the state $s = {vector}$ ($m = {cell.m}$ "
         f"component{'s' if cell.m > 1 else ''} per unit). "
@@ -355,7 +367,7 @@ def _section_cell(cell: Cell, p: _Printer) -> str:
         arg = p.fold(c.argument)
         shown = p(arg)
         if not (arg.is_Atom or isinstance(arg, sympy.Function)):
-            shown = r"\left(%s\right)" % shown
+            shown = r"\left(" + shown + r"\right)"
         lines.append((p(c.node), f"{p.symbol(c.matrix)}\\, {shown}"))
     out.append(_align(lines))
     if p.definitions:
@@ -363,16 +375,19 @@ def _section_cell(cell: Cell, p: _Printer) -> str:
         out.append(_align([(p(sym), p(written)) for sym, written, _ in p.definitions]))
     out.append("\nThe update" + (" is:" if cell.m == 1 else "s are:"))
     lines = []
-    for s, F in zip(cell.states, cell.updates):
+    for s, F in zip(cell.states, cell.updates, strict=True):
         name = p.symbol(s)
-        lhs = "{%s}_{t+1}" % name if cell.time == "discrete" else r"\frac{d %s}{d t}" % name
+        lhs = f"{{{name}}}_{{t+1}}" if cell.time == "discrete" else rf"\frac{{d {name}}}{{d t}}"
         lines.append((lhs, p.show(F, tidy=False)))
     out.append(_align(lines))
     if cell.parameters:
         out.append("\nParameters and their defaults:\n")
         rows = [f"${p.symbol(sym)}$ & ${_format_number(value)}$ \\\\" for sym, value in cell.parameters]
-        out.append("\\begin{center}\n\\begin{tabular}{ll}\nparameter & default \\\\\n\\hline\n"
-                   + "\n".join(rows) + "\n\\end{tabular}\n\\end{center}")
+        out.append(
+            "\\begin{center}\n\\begin{tabular}{ll}\nparameter & default \\\\\n\\hline\n"
+            + "\n".join(rows)
+            + "\n\\end{tabular}\n\\end{center}"
+        )
     else:
         out.append("\nThe cell has no parameters.")
     return "\n".join(out)
@@ -396,30 +411,31 @@ def _section_mean_field(cell: Cell, p: _Printer) -> str:
             folded, rhs = p.show(value), p.show(value, fold=False, tidy=False)
             if folded != rhs and _TOO_LONG not in (folded, rhs):
                 rhs = f"{folded} = {rhs}"
-            lines.append(("{%s}^{*}" % p.symbol(s), rhs))
+            lines.append((f"{{{p.symbol(s)}}}^{{*}}", rhs))
         out.append(_align(lines))
     if fp.numeric:
         names = _list(f"${p.symbol(s)}$" for s in fp.numeric)
+        many = len(fp.numeric) > 1
         out.append(
-            f"\nThe state{'s' if len(fp.numeric) > 1 else ''} {names} "
-            f"{'have' if len(fp.numeric) > 1 else 'has'} no closed form and "
-            f"{'are' if len(fp.numeric) > 1 else 'is'} solved numerically, per quadrature node, "
-            "by Newton's method on the residuals"
+            f"\nThe state{'s' if many else ''} {names} {'have' if many else 'has'} no closed form: "
+            f"{'they are' if many else 'it is'} found numerically, per quadrature node, by Newton's "
+            "method on the fixed-point equations"
+            + (" with the closed-form states above substituted" if fp.solution else "")
         )
-        index = {s: k for k, s in enumerate(cell.states)}
-        out.append(_align([(p.show(fp.residuals[index[s]], tidy=False), "0") for s in fp.numeric]))
+        out.append(_align([(p.show(r, tidy=False), "0") for r in fp.residuals]))
+        out.append(
+            f"In the equations below, {names} stand{'' if many else 's'} for "
+            f"{'their' if many else 'its'} value at the fixed point."
+        )
     out.append(
         "\nThe order parameters solve the $K$ equations $q_a = \\mathbb{E}\\left[v_a(s^*(\\eta), "
         "\\eta)^2\\right]$:"
     )
     lines = []
-    for c, q, integrand in zip(cell.couplings, mf.order_parameters, mf.integrands):
-        lines.append((p(q), r"\mathbb{E}\left[%s\right]" % p.show(integrand)))
+    for q, integrand in zip(mf.order_parameters, mf.integrands, strict=True):
+        lines.append((p(q), r"\mathbb{E}\left[" + p.show(integrand) + r"\right]"))
     out.append(_align(lines))
-    qs = ", ".join(
-        f"${p(n)} \\sim \\mathcal{{N}}(0, {p(order_parameter(n))})$"
-        for n in cell.nodes
-    )
+    qs = ", ".join(f"${p(n)} \\sim \\mathcal{{N}}(0, {p(order_parameter(n))})$" for n in cell.nodes)
     out.append(f"\nwith {qs}" + (" independent." if cell.K > 1 else "."))
     if p.definitions:
         out.append(
@@ -442,8 +458,8 @@ def _matrix_block(name: str, M: sympy.Matrix, rows, cols, row_name, col_name, p:
     for i in range(M.rows):
         for j in range(M.cols):
             if M[i, j] != 0:
-                lines.append((r"\frac{\partial %s}{\partial %s}" % (row_name(rows[i]), col_name(cols[j])),
-                              shown[i][j]))
+                derivative = rf"\frac{{\partial {row_name(rows[i])}}}{{\partial {col_name(cols[j])}}}"
+                lines.append((derivative, shown[i][j]))
     return f"The non-zero entries of ${name}$ (all others vanish):\n" + _align(lines)
 
 
@@ -468,7 +484,7 @@ def _section_pencil(cell: Cell, p: _Printer) -> str:
     )
 
     def F_name(s):
-        return "F_{%s}" % p.symbol(s)
+        return f"F_{{{p.symbol(s)}}}"
 
     def v_name(n):
         return p.v(n)
@@ -500,32 +516,35 @@ def _section_support(cell: Cell, p: _Printer) -> str:
         "Treat the per-unit coefficients as i.i.d.\\ draws from the site distribution $P$ "
         "(at a fixed point: $\\eta_b \\sim \\mathcal{N}(0, q_b)$ independent and $s = s^*(\\eta)$), "
         "independent of the couplings. Define the $K \\times K$ matrix"
-        + _fit(r"M(\lambda)_{ab} = \mathbb{E}_P\left[\left| C_a (\lambda - A)^{-1} B_b + E_{ab} "
-               r"\right|^2\right]")
+        + _fit(
+            r"M(\lambda)_{ab} = \mathbb{E}_P\left[\left| C_a (\lambda - A)^{-1} B_b + E_{ab} "
+            r"\right|^2\right]"
+        )
         + "\nFor this cell its entries are"
     )
     lines, zero = [], []
     for a, na in enumerate(cell.nodes):
         for b, nb in enumerate(cell.nodes):
             ia, ib = p.node_index(na), p.node_index(nb)
-            lhs = r"M_{%s,\,%s}(\lambda)" % (ia, ib) if cell.K > 1 or ia else r"M(\lambda)"
+            lhs = rf"M_{{{ia},\,{ib}}}(\lambda)" if cell.K > 1 or ia else r"M(\lambda)"
             entry = sm.entry[a, b]
             if entry == 0:
                 zero.append(f"${lhs}$")
                 continue
-            lines.append((lhs, r"\mathbb{E}_P\left[\left|%s\right|^{2}\right]" % p.show(entry)))
+            lines.append((lhs, r"\mathbb{E}_P\left[\left|" + p.show(entry) + r"\right|^{2}\right]"))
     if lines:
         out.append(_align(lines))
     if zero:
-        out.append(f"\nThe entr{'ies' if len(zero) > 1 else 'y'} {_list(zero)} "
-                   f"vanish{'' if len(zero) > 1 else 'es'}.")
+        out.append(
+            f"\nThe entr{'ies' if len(zero) > 1 else 'y'} {_list(zero)} "
+            f"vanish{'' if len(zero) > 1 else 'es'}."
+        )
     if p.definitions:
         out.append(" The definitions of section 1 stand for their expressions in $(s, \\eta)$.")
     out.append(
         "\n\nThe limiting eigenvalues of $\\mathrm{Jac}$ fill "
         "$S = \\{\\lambda : \\rho(M(\\lambda)) \\ge 1\\}$, where $\\rho$ is the spectral radius, "
-        "so the boundary of the spectrum is the curve"
-        + _fit(r"\rho\big(M(\lambda)\big) = 1.")
+        "so the boundary of the spectrum is the curve" + _fit(r"\rho\big(M(\lambda)\big) = 1.")
     )
     if cell.time == "discrete":
         out.append(
@@ -565,12 +584,17 @@ def cell_latex(cell: Cell) -> str:
     cell's definitions folded back in (see the module notes).
     """
     p = _Printer(cell)
-    return "\n\n".join([
-        _section_cell(cell, p),
-        _section_mean_field(cell, p),
-        _section_pencil(cell, p),
-        _section_support(cell, p),
-    ]) + "\n"
+    return (
+        "\n\n".join(
+            [
+                _section_cell(cell, p),
+                _section_mean_field(cell, p),
+                _section_pencil(cell, p),
+                _section_support(cell, p),
+            ]
+        )
+        + "\n"
+    )
 
 
 def latex_document(cell: Cell) -> str:
@@ -596,28 +620,34 @@ def latex_document(cell: Cell) -> str:
         "\\author{}\n"
         "\\date{}\n"
         "\\begin{document}\n"
-        "\\maketitle\n\n"
-        + cell_latex(cell)
-        + "\n\\end{document}\n"
+        "\\maketitle\n\n" + cell_latex(cell) + "\n\\end{document}\n"
     )
 
 
-def _first_error(log: Path) -> str:
-    """The first ``!`` line of a TeX log and the input line it points at."""
+# TeX's error lines start with "! "; a fatal one may follow page numbers
+# ("[2]! Unable to read an entire line") in the terminal output.
+_ERROR_LINE = re.compile(r"(?:^|(?<=[\]\)\s]))!\s*(\S.*)")
+
+
+def _first_error(log: Path, output: str) -> str:
+    """The first ``!`` line of a TeX log (or of pdflatex's output, where
+    fatal errors may appear only) and the input line it points at."""
     try:
-        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+        text = log.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return "no log was written"
+        text = ""
+    lines = text.splitlines() + output.splitlines()
     for k, line in enumerate(lines):
-        if line.startswith("!"):
-            message = line.lstrip("! ").strip().rstrip(".")
-            for follow in lines[k + 1:k + 20]:
+        found = _ERROR_LINE.search(line)
+        if found:
+            message = found.group(1).strip().rstrip(".")
+            for follow in lines[k + 1 : k + 20]:
                 found = re.match(r"l\.(\d+)", follow)
                 if found:
                     message += f" (line {found.group(1)})"
                     break
             return message[:200]
-    return "no error line found in the log"
+    return "no error line was found in its log"
 
 
 def compile_latex(tex: str, directory) -> Path:
@@ -649,8 +679,15 @@ def compile_latex(tex: str, directory) -> Path:
     pdf = directory / "cell.pdf"
     command = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", source.name]
     try:
-        result = subprocess.run(command, cwd=directory, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, timeout=_PDFLATEX_TIMEOUT, check=False)
+        result = subprocess.run(
+            command,
+            cwd=directory,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=_PDFLATEX_TIMEOUT,
+            check=False,
+        )
     except FileNotFoundError:
         raise GatefieldError(
             "pdflatex was not found on PATH; install a TeX distribution (e.g. texlive-latex-base) "
@@ -661,6 +698,7 @@ def compile_latex(tex: str, directory) -> Path:
             f"pdflatex ran longer than {_PDFLATEX_TIMEOUT} s on {source}; check the document"
         ) from None
     if result.returncode != 0 or not pdf.is_file():
-        error = _first_error(directory / "cell.log")
+        output = result.stdout.decode("utf-8", errors="replace")
+        error = _first_error(directory / "cell.log", output)
         raise GatefieldError(f"pdflatex failed on {source}: {error}; see {directory / 'cell.log'}")
     return pdf

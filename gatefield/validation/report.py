@@ -26,9 +26,9 @@ def plot_spectrum(path, support, eigenvalues=None, time="discrete", title="", ro
     if eigenvalues is not None and len(eigenvalues):
         ax.plot(eigenvalues.real, eigenvalues.imag, ".", ms=2.0, color="0.35", alpha=0.6,
                 label=f"finite N ({len(eigenvalues)} eigenvalues)")
-    b = np.append(support.boundary, support.boundary[:1])
     label = "predicted support" + (" (plug-in)" if route == "plug-in" else "")
-    ax.plot(b.real, b.imag, "-", color="C3", lw=1.6, label=label)
+    for k, curve in enumerate(support.components):
+        ax.plot(curve.real, curve.imag, "-", color="C3", lw=1.4, label=None if k else label)
     if time == "discrete":
         t = np.linspace(0, 2 * np.pi, 400)
         ax.plot(np.cos(t), np.sin(t), "--", color="C0", lw=0.8, label="|lambda| = 1")
