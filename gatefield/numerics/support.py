@@ -40,6 +40,9 @@ __all__ = [
 
 # Largest number of (lam, site) pairs handled in one block (memory ~ 16 bytes each).
 _BLOCK = 4_000_000
+# A point where one site carries more than this share of M is a speck of
+# that site, not part of the bulk (see support_values).
+SPECK_SHARE = 0.5
 # |D|^2 below this counts as singular: lam sits on an eigenvalue of a unit's A.
 _TINY = 1e-250
 
@@ -234,11 +237,11 @@ def support_values(sites: SiteTable, lam, bulk: bool = False) -> np.ndarray:
     Parameters
     ----------
     bulk : bool
-        Leave out, at each ``lam``, the one site that contributes most (when
-        the sites' ``A`` differ). A discrete site distribution puts a speck of
-        support around every site's own eigenvalues (``M ~ w / |lam - mu|^2``);
-        in the bulk many sites contribute and dropping one changes nothing,
-        while a speck vanishes. This is what makes radii and counts insensitive
+        Leave out, at each ``lam`` where one site holds more than
+        ``SPECK_SHARE`` of ``M``, that site (when the sites' ``A`` differ). A
+        discrete site distribution puts a speck of support around every
+        site's own eigenvalues (``M ~ w / |lam - mu|^2``); in the bulk many
+        sites contribute and nothing is dropped, while a speck vanishes. This is what makes radii and counts insensitive
         to the quadrature's tail nodes and to single simulated units.
     """
     lam = np.asarray(lam, dtype=complex)
@@ -259,7 +262,11 @@ def support_values(sites: SiteTable, lam, bulk: bool = False) -> np.ndarray:
         if drop:
             score = W * np.einsum("lpq,kpq->lk", pp, totals).real
             top = np.argmax(score, axis=1)
-            mom = mom - W[np.arange(len(z)), top][:, None, None, None] * sites.moments[top]
+            rows = np.arange(len(z))
+            # Only where one site holds most of M is lam a speck; elsewhere the
+            # top site is one of many and keeping it keeps the edge exact.
+            speck = score[rows, top] > SPECK_SHARE * score.sum(axis=1)
+            mom = mom - (speck * W[rows, top])[:, None, None, None] * sites.moments[top]
         out[start:start + chunk] = np.einsum("lgpq,lpq->lg", mom, pp).real
     return out.reshape(lam.shape + (K, K))
 
@@ -275,8 +282,28 @@ def support_rho(sites: SiteTable, lam, bulk: bool = False) -> np.ndarray:
 
 
 def inside_support(sites: SiteTable, lam) -> np.ndarray:
-    """Whether each ``lam`` lies in the bulk of the predicted support
-    (see ``bulk`` in :func:`support_values`)."""
+    """Whether each ``lam`` lies in the predicted support.
+
+    The support is the bulk (:func:`support_values` with ``bulk=True``) and
+    its real whiskers: ``M`` diverges on every per-unit eigenvalue of ``A``,
+    so a real ``lam`` within the central ``UNIT_QUANTILE`` range of the real
+    per-unit eigenvalues is inside, as are the real eigenvalues a finite
+    network puts there (weakly coupled units keeping their own eigenvalue).
+    """
+    lam = np.asarray(lam, dtype=complex)
+    inside = _in_bulk(sites, lam)
+    mu = unit_eigenvalues(sites)
+    real = np.abs(mu.imag) <= 1e-12 * np.maximum(1.0, np.abs(mu))
+    if real.any():
+        weights = np.repeat(sites.weights, sites.m).reshape(mu.shape)[real]
+        lo = _weighted_quantile(mu.real[real], weights, 1.0 - UNIT_QUANTILE)
+        hi = _weighted_quantile(mu.real[real], weights, UNIT_QUANTILE)
+        on_axis = np.abs(lam.imag) <= 1e-9 * np.maximum(1.0, np.abs(lam))
+        inside = inside | (on_axis & (lam.real >= lo) & (lam.real <= hi))
+    return inside
+
+
+def _in_bulk(sites, lam):
     return support_rho(sites, lam, bulk=True) >= 1.0
 
 
@@ -360,14 +387,14 @@ def _outermost(sites, origins, direction, reach, samples):
     support, per origin (``nan`` where none), bracketed on ``samples`` radii
     and bisected to 1e-10 relative."""
     radii = reach * np.arange(samples + 1) / samples
-    inside = inside_support(sites, origins[:, None] + radii[None, :] * direction[:, None])
+    inside = _in_bulk(sites, origins[:, None] + radii[None, :] * direction[:, None])
     hit = inside.any(axis=1)
     last = samples - np.argmax(inside[:, ::-1], axis=1)
     lo = radii[last]
     hi = radii[np.minimum(last + 1, samples)]
     for _ in range(60):
         mid = 0.5 * (lo + hi)
-        now = inside_support(sites, origins + mid * direction)
+        now = _in_bulk(sites, origins + mid * direction)
         lo, hi = np.where(now, mid, lo), np.where(now, hi, mid)
         if np.all(hi - lo <= 1e-10 * np.maximum(1.0, hi)):
             break
@@ -391,7 +418,7 @@ def trace_support(sites: SiteTable, time: str, angles: int = 256, radial: int = 
     """
     R = 1.0 + 2.0 * abs(sites.center)
     ring = np.exp(1j * np.linspace(0.0, np.pi, 64))
-    while np.any(inside_support(sites, R * ring)):
+    while np.any(_in_bulk(sites, R * ring)):
         R *= 2.0
         if R > 1e8:
             raise SolverError("the predicted support is unbounded; check the cell's gains")

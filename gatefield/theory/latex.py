@@ -29,14 +29,13 @@ import unicodedata
 from pathlib import Path
 
 import sympy
+from sympy.polys.polyerrors import BasePolynomialError
 
 from ..errors import GatefieldError
 from .derive import LAM, jacobian_pencil, mean_field_equations, order_parameter, support_matrix
 from .spec import Cell, real_symbol
 
 __all__ = ["cell_latex", "latex_document", "compile_latex"]
-
-SECTION_TITLES = ("The cell", "Mean-field equations", "Jacobian pencil", "Support of the spectrum")
 
 #: Matrices whose LaTeX is longer than this (characters) are listed entry by
 #: entry instead of as one array; about two lines of a page at display size.
@@ -258,8 +257,8 @@ class _Printer:
         for simplify in (sympy.factor, lambda e: e, lambda e: sympy.factor_terms(sympy.cancel(e))):
             try:
                 candidates.append(_orient(simplify(masked).xreplace(unmask)))
-            except (sympy.PolynomialError, NotImplementedError, TypeError, ValueError):
-                continue
+            except (BasePolynomialError, NotImplementedError, TypeError, ValueError, RecursionError):
+                continue  # display falls back to the other forms
         # In order of preference (factored reads best), unless much longer.
         lengths = [len(self(e)) for e in candidates]
         return next(e for e, n in zip(candidates, lengths, strict=True) if n <= _LONGER * min(lengths))
