@@ -81,6 +81,16 @@ def _positive(kind):
     return parse
 
 
+def _network_size(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"a network needs at least 2 units, got {text}")
+    return value
+
+
 def _nonnegative_int(text):
     try:
         value = int(text)
@@ -218,7 +228,11 @@ def cmd_spectrum(args):
         data["outside_fraction"] = outside
     if args.plot:
         title = f"{cell.name}: {label}" + (f", {outside:.2%} outside" if outside is not None else "")
-        plot_spectrum(args.plot, support, eigenvalues, cell.time, title, args.route)
+        try:
+            plot_spectrum(args.plot, support, eigenvalues, cell.time, title, args.route)
+        except (OSError, ValueError) as err:
+            raise GatefieldError(f"cannot write the figure {args.plot}: {err}; use an existing folder "
+                                 "and a .png, .pdf or .svg name") from None
         print(f"wrote {args.plot}", file=sys.stderr)
     if args.json:
         print(_dump(data))
@@ -237,6 +251,12 @@ def cmd_validate(args):
 
     cell = load_cell(args.cell)
     overrides = _overrides(args.set)
+    cell.resolve(overrides)
+    if args.out:  # fail before the simulations, not after
+        try:
+            Path(args.out).mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise GatefieldError(f"cannot write the report to {args.out}: {err.strerror}") from None
     print(f"validating {cell.name}: N = {args.N}, {args.seeds} seed(s)", file=sys.stderr)
     report = validate(cell, overrides, N=args.N, seeds=args.seeds, progress=_progress("seed"))
     if args.out:
@@ -292,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="site distribution: a mean-field fixed point, or one snapshot of a simulation "
                         "(plug-in, for time-dependent states)")
     p.add_argument("--solution", type=int, help="index into meanfield's solutions (default: the last)")
-    p.add_argument("--N", type=_positive(int), help="simulate N units (plug-in default 1000; with "
+    p.add_argument("--N", type=_network_size, help="simulate N units (plug-in default 1000; with "
                    "fixed-point, overlay the finite-N eigenvalues)")
     p.add_argument("--seed", type=_nonnegative_int, default=0, help="coupling and initial-state seed")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -300,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("validate", "check the theory against finite-N simulations", cmd_validate)
     cell_args(p)
     set_arg(p)
-    p.add_argument("--N", type=_positive(int), default=1000, help="units per network (default 1000)")
+    p.add_argument("--N", type=_network_size, default=1000, help="units per network (default 1000)")
     p.add_argument("--seeds", type=_positive(int), default=3, help="coupling draws (default 3)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--out", metavar="DIR", help="write report.json and spectrum.png to DIR")
@@ -318,6 +338,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("gatefield: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. '| head' closed the pipe: not an error of ours
+        sys.stderr.close()
+        return 0
     return 0
 
 

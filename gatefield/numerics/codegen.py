@@ -59,7 +59,9 @@ class GeneratedFunction:
 
     def __call__(self, values) -> list:
         try:
-            args = [values[a] for a in self.arguments]
+            # numpy scalars, so that overflow gives inf (and a clear error
+            # downstream) instead of Python's OverflowError.
+            args = [np.asarray(values[a], dtype=float) for a in self.arguments]
         except KeyError as missing:
             raise KeyError(f"{self.name} needs a value for {missing}; arguments: "
                            f"{', '.join(self.arguments)}") from None
