@@ -12,9 +12,10 @@ Conventions shared by all built-ins (see the README):
 
 from __future__ import annotations
 
+from sympy import tanh
+
 from ..theory.functions import sigmoid
 from ..theory.spec import Cell, CellBuilder
-from sympy import tanh
 
 __all__ = ["vanilla", "rate", "gru", "gru_torch", "cgru", "lstm", "minimal_rnn", "BUILTINS"]
 

@@ -161,7 +161,8 @@ def mean_field_map(cell: Cell, q, parameters: dict | None = None) -> dict:
     missing = [n for n in names if n not in q]
     if missing:
         raise SolverError(f"mean_field_map needs q for every coupling; missing {', '.join(missing)}")
-    integrals = _integrals(compiled, values, {node: float(q[name]) for node, name in zip(compiled.nodes, names)})
+    q_nodes = {node: float(q[name]) for node, name in zip(compiled.nodes, names)}
+    integrals = _integrals(compiled, values, q_nodes)
     return {name: float(integrals[compiled.integral_of[k]]) for k, name in enumerate(names)}
 
 
@@ -176,7 +177,6 @@ def _roots_1d(phi: _Map, q_max: float, points: int) -> list:
     if abs(phi([0.0])[0]) <= RESIDUAL_TOL:
         roots.append(0.0)
     for k in range(1, len(grid) - 1):
-        a, b = grid[k], grid[k + 1]
         if np.sign(g[k]) != np.sign(g[k + 1]) or g[k] == 0:
             # The cheap rule can misplace a sign change by a cell or two where
             # an integrand switches along a curve no single-node feature
@@ -202,7 +202,8 @@ def _roots_1d(phi: _Map, q_max: float, points: int) -> list:
                 abs(g[k]) < 1e-2 * max(grid[k], 1e-12):
             # A near-touching minimum: a pair of roots may hide inside one cell.
             lo, hi = grid[k - 1], grid[k + 1]
-            res = optimize.minimize_scalar(lambda x: np.sign(g[k]) * accurate(x), bounds=(lo, hi),
+            sign = np.sign(g[k])
+            res = optimize.minimize_scalar(lambda x, s=sign: s * accurate(x), bounds=(lo, hi),
                                            method="bounded", options={"xatol": 1e-12 * hi})
             xm = res.x
             f_lo, f_mid, f_hi = accurate(lo), accurate(xm), accurate(hi)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import contourpy
 import numpy as np
+
 from ..errors import SolverError
 from .codegen import CompiledCell
 from .quadrature import ORDER, node_rule, tensor_rule
@@ -241,8 +242,9 @@ def support_values(sites: SiteTable, lam, bulk: bool = False) -> np.ndarray:
         ``SPECK_SHARE`` of ``M``, that site (when the sites' ``A`` differ). A
         discrete site distribution puts a speck of support around every
         site's own eigenvalues (``M ~ w / |lam - mu|^2``); in the bulk many
-        sites contribute and nothing is dropped, while a speck vanishes. This is what makes radii and counts insensitive
-        to the quadrature's tail nodes and to single simulated units.
+        sites contribute and nothing is dropped, while a speck vanishes. This
+        makes radii and counts insensitive to the quadrature's tail nodes and
+        to single simulated units.
     """
     lam = np.asarray(lam, dtype=complex)
     flat = lam.ravel()

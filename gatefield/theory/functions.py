@@ -11,6 +11,12 @@ import sympy
 __all__ = ["sigmoid", "softplus", "relu", "FUNCTIONS"]
 
 
+def _call_latex(name: str, printer, arg, exp) -> str:
+    """``name(arg)`` in LaTeX, raised to ``exp`` if given."""
+    body = rf"{name}\left({printer._print(arg)}\right)"
+    return body if exp is None else f"{body}^{{{exp}}}"
+
+
 class sigmoid(sympy.Function):
     r"""Logistic function :math:`\sigma(x) = 1 / (1 + e^{-x})`, with
     :math:`\sigma' = \sigma (1 - \sigma)`."""
@@ -31,8 +37,7 @@ class sigmoid(sympy.Function):
         return 1 / (1 + sympy.exp(-x))
 
     def _latex(self, printer, exp=None):
-        body = r"\sigma\left(%s\right)" % printer._print(self.args[0])
-        return body if exp is None else r"%s^{%s}" % (body, exp)
+        return _call_latex(r"\sigma", printer, self.args[0], exp)
 
 
 class softplus(sympy.Function):
@@ -50,8 +55,7 @@ class softplus(sympy.Function):
         return sympy.log(1 + sympy.exp(x))
 
     def _latex(self, printer, exp=None):
-        body = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
-        return body if exp is None else r"%s^{%s}" % (body, exp)
+        return _call_latex(r"\operatorname{softplus}", printer, self.args[0], exp)
 
 
 class relu(sympy.Function):
@@ -67,8 +71,7 @@ class relu(sympy.Function):
         return self.args[0].is_real
 
     def _latex(self, printer, exp=None):
-        body = r"\operatorname{relu}\left(%s\right)" % printer._print(self.args[0])
-        return body if exp is None else r"%s^{%s}" % (body, exp)
+        return _call_latex(r"\operatorname{relu}", printer, self.args[0], exp)
 
 
 #: The functions a cell may call, by the name used in cell files.

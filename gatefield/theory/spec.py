@@ -285,7 +285,8 @@ class CellBuilder:
     def _expand(self, expression, where: str) -> sympy.Expr:
         """Substitute definitions and check that every symbol is declared."""
         if isinstance(expression, (int, float)):
-            expression = sympy.Float(expression) if isinstance(expression, float) else sympy.Integer(expression)
+            number = sympy.Float if isinstance(expression, float) else sympy.Integer
+            expression = number(expression)
         if not isinstance(expression, sympy.Expr):
             raise SpecError(f"{where}: expected a SymPy expression, got {type(expression).__name__}")
         expression = expression.xreplace(self._expanded)
