@@ -23,11 +23,12 @@ Compared, side by side in one process (repetitions interleaved, medians):
 Accuracy: ``q_true`` integrates each separable factor of the integrands
 with ``scipy.integrate.quad`` at ``epsabs = 1e-15``, polished by ``fsolve``;
 it is certified by ``Phi`` at ``q_true`` evaluated with mpmath (30 digits).
-The reference's quadrature tolerance ``--ref-tol`` (epsabs = epsrel) and
-``fsolve``'s ``xtol`` are the loosest that keep its error in ``q`` no worse
-than gatefield's (checked and printed on every run).
+The reference's nquad tolerance (epsabs = epsrel) is calibrated per case:
+the loosest decade from 1e-3 down whose error in ``q`` is no worse than
+gatefield's (``--ref-tol`` overrides it; a worse error is flagged in the
+output). ``fsolve``'s ``xtol`` is 1e-8 for both single-root solves.
 
-Run (about 1-2 minutes on 2 cores; ``--quick`` under 30 s)::
+Run (under a minute on 2 cores; ``--quick`` under 15 s)::
 
     python benchmarks/bench_meanfield.py [--quick] [--reps N] [--ref-tol TOL]
 """
@@ -93,7 +94,8 @@ def _node_symbols(expr, nodes):
 
 
 def reference_solve(cell, params, tol, xtol=XTOL, lambdify_each_call=True):
-    """Order parameters (per coupling) by nquad + fsolve, the way a plain script does it."""
+    """Order parameters (per coupling) by nquad + fsolve, the way a plain script
+    does it; returns (q, evaluations of Phi)."""
     mf = mean_field_equations(cell)
     values = cell.resolve(params)
     psyms = list(cell.parameter_symbols)
@@ -106,7 +108,7 @@ def reference_solve(cell, params, tol, xtol=XTOL, lambdify_each_call=True):
     once = None if lambdify_each_call else [generate(e) for e in mf.integrands]
 
     def phi(q):
-        var = dict(zip(mf.nodes, q))
+        var = dict(zip(mf.nodes, q, strict=True))
         out = np.empty(len(mf.integrands))
         for k, expr in enumerate(mf.integrands):
             nodes, f = generate(expr) if once is None else once[k]
@@ -116,7 +118,7 @@ def reference_solve(cell, params, tol, xtol=XTOL, lambdify_each_call=True):
                 density = 1.0
                 for xi in x:
                     density *= math.exp(-0.5 * xi * xi) / SQRT_2PI
-                return float(f(*[s * xi for s, xi in zip(sd, x)], *pvals)) * density
+                return float(f(*[s * xi for s, xi in zip(sd, x, strict=True)], *pvals)) * density
 
             out[k] = integrate.nquad(integrand, [(-np.inf, np.inf)] * len(nodes),
                                      opts={"epsabs": tol, "epsrel": tol, "limit": 200})[0]
@@ -124,25 +126,29 @@ def reference_solve(cell, params, tol, xtol=XTOL, lambdify_each_call=True):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # exp overflow in the far tails is harmless here
-        return optimize.fsolve(lambda q: phi(q) - q, np.full(len(mf.nodes), START), xtol=xtol)
+        q, info, _, _ = optimize.fsolve(lambda q: phi(q) - q, np.full(len(mf.nodes), START), xtol=xtol,
+                                        full_output=True)
+    return q, info["nfev"]
 
 
 # -- gatefield --------------------------------------------------------------------------
 
 
 def gatefield_single(cell, params, xtol=XTOL):
-    """One root from ``START`` with gatefield's generated map under fsolve."""
+    """One root from ``START`` with gatefield's generated map under fsolve;
+    returns (q per coupling, evaluations of Phi)."""
     compiled = compile_cell(cell)
     phi = _Map(compiled, cell.resolve(params))
     x = optimize.fsolve(lambda x: phi(x) - x, np.full(phi.unknowns, START), xtol=xtol)
-    return np.array([x[j] for j in compiled.integral_of])
+    return np.array([x[j] for j in compiled.integral_of]), phi.calls
 
 
 def gatefield_all(cell, params, near):
-    """Every root by the global search; returns the one nearest ``near``."""
+    """Every root by the global search; returns (the root nearest ``near``,
+    evaluations of Phi)."""
     result = solve_mean_field(cell, params, stability=False)
     roots = [np.array([s.order_parameters[c.matrix] for c in cell.couplings]) for s in result.solutions]
-    return min(roots, key=lambda r: np.max(np.abs(r - near)))
+    return min(roots, key=lambda r: np.max(np.abs(r - near))), result.evaluations
 
 
 def clear_caches():
@@ -189,7 +195,7 @@ def true_solution(cell, params, start):
         plan.append(groups)
 
     def phi(q):
-        var = dict(zip(mf.nodes, q))
+        var = dict(zip(mf.nodes, q, strict=True))
         out = np.ones(len(plan))
         for k, groups in enumerate(plan):
             for nodes, f, _ in groups:
@@ -197,7 +203,7 @@ def true_solution(cell, params, start):
 
                 def g(*x, f=f, sd=sd):
                     d = math.prod(math.exp(-0.5 * xi * xi) / SQRT_2PI for xi in x)
-                    return float(f(*[s * xi for s, xi in zip(sd, x)], *pvals)) * d
+                    return float(f(*[s * xi for s, xi in zip(sd, x, strict=True)], *pvals)) * d
 
                 out[k] *= integrate.nquad(g, [(-np.inf, np.inf)] * len(nodes),
                                           opts={"epsabs": TRUE_EPSABS, "epsrel": TRUE_EPSREL,
@@ -270,7 +276,8 @@ def calibrate(cell, params, q_true, target: float) -> tuple:
     """The loosest reference tolerance (decades from 1e-3) whose error in q is
     no worse than ``target``; returns (tol, error) or the tightest tried."""
     for tol in 10.0 ** -np.arange(3, 13):
-        error = float(np.max(np.abs(reference_solve(cell, params, tol, lambdify_each_call=False) - q_true)))
+        q, _ = reference_solve(cell, params, tol, lambdify_each_call=False)
+        error = float(np.max(np.abs(q - q_true)))
         if error <= target:
             break
     return float(tol), error
@@ -280,7 +287,7 @@ def run_case(name: str, reps: int, ref_tol: float | None) -> dict:
     factory, params = CASES[name]
     cell = factory()
     compile_cell(cell)  # warm: code generation is reported separately
-    q_single = gatefield_single(cell, params)
+    q_single, _ = gatefield_single(cell, params)
     q_true, certificate = true_solution(cell, params, q_single)
     if ref_tol is None:
         ref_tol, _ = calibrate(cell, params, q_true, float(np.max(np.abs(q_single - q_true))))
@@ -290,14 +297,17 @@ def run_case(name: str, reps: int, ref_tol: float | None) -> dict:
         "reference naive": lambda: reference_solve(cell, params, ref_tol, lambdify_each_call=True),
         "reference lambdify once": lambda: reference_solve(cell, params, ref_tol, lambdify_each_call=False),
     }
-    errors = {k: float(np.max(np.abs(fn() - q_true))) for k, fn in results.items()}
+    errors, evaluations = {}, {}
+    for k, fn in results.items():
+        q, evaluations[k] = fn()
+        errors[k] = float(np.max(np.abs(q - q_true)))
     times = interleaved(results, reps)
     compile_time = cold_compile(cell, max(1, min(reps, 3)))
     derive_time = cold_derive(cell, max(1, min(reps, 3)))
     compile_cell(cell)
     return {"name": name, "params": params, "q_true": q_true, "certificate": certificate,
-            "ref_tol": ref_tol, "errors": errors, "times": times, "compile": compile_time,
-            "derive": derive_time}
+            "ref_tol": ref_tol, "errors": errors, "evaluations": evaluations, "times": times,
+            "compile": compile_time, "derive": derive_time}
 
 
 def report(case: dict) -> None:
@@ -305,10 +315,10 @@ def report(case: dict) -> None:
     print(f"\n{case['name']} {case['params']}   reference nquad epsabs = epsrel = {case['ref_tol']:.0e}")
     print(f"  q_true = {np.array2string(case['q_true'], precision=15)}"
           f"   (mpmath certificate |Phi(q_true) - q_true| = {case['certificate']:.1e})")
-    print(f"  {'method':26s} {'median s':>10s} {'error in q':>11s} {'ref/this':>9s}")
+    print(f"  {'method':26s} {'median s':>10s} {'error in q':>11s} {'Phi evals':>9s} {'ref/this':>9s}")
     base = t["reference naive"]
     for k in t:
-        print(f"  {k:26s} {t[k]:10.4f} {e[k]:11.1e} {base / t[k]:9.1f}")
+        print(f"  {k:26s} {t[k]:10.4f} {e[k]:11.1e} {case['evaluations'][k]:9d} {base / t[k]:9.1f}")
     gf = e["gatefield one root"]
     for k in ("reference naive", "reference lambdify once"):
         if e[k] > gf:

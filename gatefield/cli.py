@@ -69,36 +69,23 @@ def _progress(label):
     return tick
 
 
-def _positive(kind):
+def _number_at_least(kind, least, why):
+    """An argparse type: a ``kind`` number >= ``least``; ``why`` explains a miss."""
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        if not (math.isfinite(value) and value >= least):
+            raise argparse.ArgumentTypeError(f"{why} and finite, got {text}")
         return value
     return parse
 
 
-def _network_size(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"a network needs at least 2 units, got {text}")
-    return value
-
-
-def _nonnegative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
+_positive_float = _number_at_least(float, 1e-300, "must be positive")
+_positive_int = _number_at_least(int, 1, "must be positive")
+_network_size = _number_at_least(int, 2, "a network needs at least 2 units")
+_nonnegative_int = _number_at_least(int, 0, "must be >= 0")
 
 
 # -- commands -------------------------------------------------------------------
@@ -303,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("meanfield", "find all solutions of the fixed-point mean-field equations", cmd_meanfield)
     cell_args(p)
     set_arg(p)
-    p.add_argument("--q-max", type=_positive(float), default=50.0, help="search q in [0, Q] (default 50)")
+    p.add_argument("--q-max", type=_positive_float, default=50.0, help="search q in [0, Q] (default 50)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = add("spectrum", "predict the support of the Jacobian's spectrum", cmd_spectrum)
     cell_args(p)
@@ -321,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     cell_args(p)
     set_arg(p)
     p.add_argument("--N", type=_network_size, default=1000, help="units per network (default 1000)")
-    p.add_argument("--seeds", type=_positive(int), default=3, help="coupling draws (default 3)")
+    p.add_argument("--seeds", type=_positive_int, default=3, help="coupling draws (default 3)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--out", metavar="DIR", help="write report.json and spectrum.png to DIR")
     return parser

@@ -317,7 +317,6 @@ PACKAGE_ERRORS = {
     "unknown parameter": ["meanfield", "vanilla", "--set", "zz=1"],
     "--solution out of range": ["spectrum", "vanilla", "--solution", "9"],
     "--solution with plug-in": ["spectrum", "vanilla", "--route", "plug-in", "--solution", "0"],
-    "--q-max nan": ["meanfield", "vanilla", "--q-max", "nan"],
     "directory as a cell": ["meanfield", "tests"],
 }
 
@@ -331,6 +330,8 @@ USAGE_ERRORS = {
     "--seed -1": ["spectrum", "vanilla", "--seed", "-1"],
     "--route bogus": ["spectrum", "vanilla", "--route", "bogus"],
     "--q-max -1": ["meanfield", "vanilla", "--q-max", "-1"],
+    "--q-max nan": ["meanfield", "vanilla", "--q-max", "nan"],
+    "--q-max inf": ["meanfield", "vanilla", "--q-max", "inf"],
     "missing cell": ["meanfield"],
 }
 

@@ -37,14 +37,14 @@ def test_standard_rule_weights_sum_to_one():
 def test_standard_rule_even_moments(k):
     """E[x^2k] = (2k-1)!!.
 
-    The rule integrates over [-L, L] (L = 7) and renormalises, so it returns
+    The rule integrates over [-L, L] (L = 8) and renormalises, so it returns
     the moment of the normal law truncated to |x| < L:
     (2k-1)!! P(chi2_{2k+1} < L^2) / P(chi2_1 < L^2). Against that closed form
     the only error is the panel quadrature's (QUAD_RTOL; measured <= 1e-11).
     Against the untruncated (2k-1)!! the truncated tail adds exactly
     Q(k+1/2, L^2/2) - Q(1/2, L^2/2) relative (Q the regularised upper incomplete
-    gamma function): 1.3e-10 for k = 1 up to 9.5e-7 for k = 5, so the
-    task statement's 1e-12 is unreachable with L = 7 by design.
+    gamma function): 8e-14 for k = 1 up to 1.7e-9 for k = 5, so the
+    task statement's 1e-12 is unreachable for high moments by design.
     """
     rule = standard_rule()
     value = rule.weights @ rule.points ** (2 * k)

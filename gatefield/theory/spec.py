@@ -43,6 +43,19 @@ def node_name(coupling: str) -> str:
     return "eta_" + coupling
 
 
+def finite_number(value, what: str) -> float:
+    """``value`` as a finite float, or a SpecError naming ``what``."""
+    if isinstance(value, bool):
+        raise SpecError(f"{what} must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise SpecError(f"{what} must be a finite number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise SpecError(f"{what} must be finite, got {value!r}")
+    return number
+
+
 def real_symbol(name: str) -> sympy.Symbol:
     """All cell quantities are real; declaring it lets SymPy differentiate
     ``abs`` and ``sqrt`` without complex parts."""
@@ -143,15 +156,7 @@ class Cell:
                 raise SpecError(
                     f"cell '{self.name}' has no parameter '{key}'; its parameters are: {known}"
                 )
-            if isinstance(value, bool):
-                raise SpecError(f"parameter '{key}' must be a number, got {value!r}")
-            try:
-                value = float(value)
-            except (TypeError, ValueError, OverflowError):
-                raise SpecError(f"parameter '{key}' must be a finite number, got {value!r}") from None
-            if not math.isfinite(value):
-                raise SpecError(f"parameter '{key}' must be finite, got {value}")
-            values[key] = value
+            values[key] = finite_number(value, f"parameter '{key}'")
         return values
 
     def with_defaults(self, **values) -> Cell:
@@ -229,14 +234,7 @@ class CellBuilder:
     def parameter(self, name: str, default: float) -> sympy.Symbol:
         """Declare a parameter with its default value; returns its symbol."""
         self._claim(name, "parameter", f"parameter '{name}'")
-        if isinstance(default, bool):
-            raise SpecError(f"parameter '{name}': the default must be a number, got {default!r}")
-        try:
-            value = float(default)
-        except (TypeError, ValueError, OverflowError):
-            raise SpecError(f"parameter '{name}': the default must be a number, got {default!r}") from None
-        if not math.isfinite(value):
-            raise SpecError(f"parameter '{name}': the default must be finite, got {default!r}")
+        value = finite_number(default, f"parameter '{name}': the default")
         sym = real_symbol(name)
         self._params.append((sym, value))
         return sym
