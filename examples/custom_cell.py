@@ -107,7 +107,7 @@ def main(N: int = 1000, out: str | Path = "custom_cell", seeds: int = 1) -> dict
     compiled = gf.compile_cell(cell)
     supports = []
     for sol in result.solutions:
-        node_q = {compiled.nodes[k]: sol.order_parameters[c.matrix] for k, c in enumerate(cell.couplings)}
+        node_q = sol.node_variances
         supports.append(
             gf.trace_support(gf.fixed_point_sites(compiled, result.parameters, node_q), cell.time)
         )

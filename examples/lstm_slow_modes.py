@@ -99,7 +99,7 @@ def main(N: int = 1000, out: str | Path = "lstm_slow_modes", seed: int = 0) -> d
         f"slow-mode lens on Re lambda in [{lens[0]:.3f}, {lens[1]:.3f}]"
     )
     compiled = gf.compile_cell(cell)
-    node_q = {compiled.nodes[k]: solution.order_parameters[c.matrix] for k, c in enumerate(cell.couplings)}
+    node_q = solution.node_variances
     sites = gf.fixed_point_sites(compiled, result.parameters, node_q)
 
     # Simulation

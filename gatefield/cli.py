@@ -179,7 +179,7 @@ def _simulate_fixed_point(cell, values, N, seed):
 
 def cmd_spectrum(args):
     from .cells import load_cell
-    from .numerics import compile_cell, fixed_point_sites, inside_support
+    from .numerics import inside_support
     from .validation import fixed_point_spectrum, plot_spectrum, plugin_spectrum
 
     cell = load_cell(args.cell)
@@ -188,14 +188,11 @@ def cmd_spectrum(args):
     if args.route == "fixed-point":
         if args.solution is None:
             args.solution = -1
-        result, index, support = fixed_point_spectrum(cell, overrides, args.solution)
+        result, index, support, sites = fixed_point_spectrum(cell, overrides, args.solution)
         order = result.solutions[index].order_parameters
         if args.N is not None:
             print(f"  simulating N = {args.N} (seed {args.seed}) ...", file=sys.stderr)
             eigenvalues = _simulate_fixed_point(cell, result.parameters, args.N, args.seed)
-            compiled = compile_cell(cell)
-            q = {compiled.nodes[k]: order[c.matrix] for k, c in enumerate(cell.couplings)}
-            sites = fixed_point_sites(compiled, result.parameters, q)
             outside = float(np.mean(~inside_support(sites, eigenvalues)))
         label = f"solution {index}"
     else:

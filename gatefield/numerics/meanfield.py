@@ -55,6 +55,9 @@ class MeanFieldSolution:
     quadrature_error : float
         ``max_a |Phi_a(q)|`` change when the quadrature order is raised by
         4 nodes per panel: an estimate of the error in ``q`` from the rule.
+    node_variances : dict
+        The same by node name (``{"eta_z": 0.41, ...}``): the variances of
+        the site distribution, as :func:`fixed_point_sites` takes them.
     stable : bool or None
         Whether the network's fixed point is linearly stable (support of the
         Jacobian's spectrum inside the unit disc / left half-plane); None if
@@ -67,6 +70,7 @@ class MeanFieldSolution:
     quadrature_error: float = float("nan")
     stable: bool | None = None
     support: Support | None = field(default=None, repr=False)
+    node_variances: dict = field(default_factory=dict)
 
     @property
     def total(self) -> float:
@@ -302,7 +306,8 @@ def solve_mean_field(
             support = trace_support(fixed_point_sites(compiled, values, q_nodes), cell.time)
         order_parameters = {c.matrix: q_nodes[compiled.nodes[k]] for k, c in enumerate(cell.couplings)}
         solutions.append(MeanFieldSolution(order_parameters, residual, quad_error,
-                                           None if support is None else support.stable, support))
+                                           None if support is None else support.stable, support,
+                                           node_variances=q_nodes))
     if not solutions and raise_on_failure:
         raise SolverError(f"no mean-field solution found for cell '{cell.name}' with q in [0, {q_max}]; "
                           "try a larger q_max")
@@ -320,15 +325,16 @@ def continue_mean_field(cell: Cell, name: str, values, parameters: dict | None =
     list of MeanFieldResult, one per value.
     """
     compiled = compile_cell(cell)
+    # The coupling whose order parameter stands for each distinct integral.
+    representative = [cell.couplings[compiled.integral_of.index(j)].matrix
+                      for j in range(len(compiled.integrals))]
     results, starts = [], []
     for k, value in enumerate(values):
         params = dict(parameters or {})
         params[name] = float(value)
         result = solve_mean_field(cell, params, starts=starts, raise_on_failure=False, **kwargs)
         results.append(result)
-        starts = [np.array([s.order_parameters[c.matrix] for c in cell.couplings])
-                  [[compiled.integral_of.index(j) for j in range(len(compiled.integrals))]]
-                  for s in result.solutions]
+        starts = [np.array([s.order_parameters[c] for c in representative]) for s in result.solutions]
         if progress is not None:
             progress(k + 1, len(values))
     return results

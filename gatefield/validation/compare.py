@@ -105,7 +105,8 @@ def fixed_point_spectrum(cell: Cell, parameters: dict | None = None, solution: i
 
     Returns
     -------
-    (MeanFieldResult, int, Support): the solve, the chosen index, its support.
+    (MeanFieldResult, int, Support, SiteTable)
+        The solve, the chosen index, its support and its site distribution.
     """
     result = result or solve_mean_field(cell, parameters)
     n = len(result.solutions)
@@ -114,12 +115,9 @@ def fixed_point_spectrum(cell: Cell, parameters: dict | None = None, solution: i
                              f"solution(s), so use 0..{n - 1}")
     index = solution % n
     chosen = result.solutions[index]
-    support = chosen.support
-    if support is None:
-        compiled = compile_cell(cell)
-        q = {compiled.nodes[k]: chosen.order_parameters[c.matrix] for k, c in enumerate(cell.couplings)}
-        support = trace_support(fixed_point_sites(compiled, result.parameters, q), cell.time)
-    return result, index, support
+    sites = fixed_point_sites(compile_cell(cell), result.parameters, chosen.node_variances)
+    support = chosen.support or trace_support(sites, cell.time)
+    return result, index, support, sites
 
 
 def plugin_spectrum(cell: Cell, parameters: dict | None = None, N: int = 1000, seed: int = 0,
@@ -219,12 +217,8 @@ def validate(cell: Cell, parameters: dict | None = None, N: int = 1000, seeds: i
     spectra: list = []
     tick = progress or (lambda *a: None)
     if stable:
-        index = stable[-1]
+        _, index, support, sites = fixed_point_spectrum(cell, result=result, solution=stable[-1])
         chosen = result.solutions[index]
-        support = chosen.support
-        compiled = compile_cell(cell)
-        q_nodes = {compiled.nodes[k]: chosen.order_parameters[c.matrix] for k, c in enumerate(cell.couplings)}
-        sites = fixed_point_sites(compiled, values, q_nodes)
         sim_q, converged = [], 0
         for seed in range(seeds):
             net = simulate.make_network(cell, N, seed, values)
