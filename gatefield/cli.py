@@ -69,6 +69,16 @@ def _progress(label):
     return tick
 
 
+def _progress_bar(label, width=30):
+    """A one-line bar on stderr, redrawn in place."""
+    def tick(done, total):
+        filled = int(width * done / max(total, 1))
+        end = "\n" if done >= total else ""
+        print(f"\r  {label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end,
+              file=sys.stderr, flush=True)
+    return tick
+
+
 def _number_at_least(kind, least, why):
     """An argparse type: a ``kind`` number >= ``least``; ``why`` explains a miss."""
     def parse(text):
@@ -260,6 +270,43 @@ def cmd_validate(args):
     print("all checks passed" if report.passed else "some checks failed")
 
 
+def cmd_sweep(args):
+    from .cells import load_cell
+    from .numerics.sweep import sweep
+    from .validation import plot_sweep
+
+    cell = load_cell(args.cell)
+    vary = {}
+    for name, start, stop, num in args.vary:
+        try:
+            values = np.linspace(float(start), float(stop), int(num))
+        except ValueError:
+            raise GatefieldError(f"--vary {name}: START and STOP must be numbers and NUM an integer, "
+                                 f"got {start} {stop} {num}") from None
+        if int(num) < 1 or not np.all(np.isfinite(values)):
+            raise GatefieldError(f"--vary {name}: need NUM >= 1 and finite START and STOP")
+        if name in vary:
+            raise GatefieldError(f"--vary {name} is given twice")
+        vary[name] = values
+    result = sweep(cell, vary, args.quantity or ["spectral_radius"], _overrides(args.set),
+                   choice=args.solution_choice, progress=_progress_bar("sweep"))
+    if args.plot:
+        try:
+            plot_sweep(args.plot, result)
+        except (OSError, ValueError) as err:
+            raise GatefieldError(f"cannot write the figure {args.plot}: {err}") from None
+        print(f"wrote {args.plot}", file=sys.stderr)
+    if args.json:
+        print(_dump(result.to_json()))
+        return
+    header = list(result.names) + list(result.values)
+    print("  ".join(f"{h:>15s}" for h in header))
+    for index in np.ndindex(*[len(a) for a in result.axes]):
+        coords = [result.axes[k][i] for k, i in enumerate(index)]
+        row = coords + [result.values[q][index] for q in result.values]
+        print("  ".join(f"{v:15.6g}" for v in row))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="gatefield", description="Theory of random gated recurrent networks: derive, "
                      "solve and validate mean-field and spectral predictions from a cell spec.")
@@ -308,6 +355,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=_positive_int, default=3, help="coupling draws (default 3)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--out", metavar="DIR", help="write report.json and spectrum.png to DIR")
+    from .numerics.sweep import QUANTITIES
+
+    p = add("sweep", "sweep spectral and mean-field quantities over one or two parameters", cmd_sweep)
+    cell_args(p)
+    set_arg(p)
+    p.add_argument("--vary", nargs=4, action="append", required=True, metavar=("NAME", "START", "STOP", "NUM"),
+                   help="a parameter and its grid (once or twice)")
+    p.add_argument("--quantity", action="append", choices=list(QUANTITIES),
+                   help="what to report (repeatable; default spectral_radius)")
+    p.add_argument("--solution", dest="solution_choice", choices=["auto", "last"], default="auto",
+                   help="auto: the stable solution of largest q if any, else the largest; last: the largest")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--plot", metavar="FILE", help="save a figure")
     return parser
 
 

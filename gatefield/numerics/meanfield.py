@@ -244,7 +244,10 @@ def _roots_nd(phi: _Map, q_max: float, starts, points: int) -> list:
     for x0 in coarse:  # ... and polish every distinct root with the accurate one
         sol = optimize.root(lambda x: phi(x) - x, np.maximum(x0, 0.0), method="hybr",
                             options={"xtol": 1e-13})
-        if sol.success and np.all(sol.x >= -1e-12):
+        # hybr may report "not making good progress" on a root it has already
+        # reached to round-off: keep the candidate; the caller's residual
+        # test decides.
+        if np.all(sol.x >= -1e-12):
             roots.append(np.maximum(sol.x, 0.0))
     return roots
 

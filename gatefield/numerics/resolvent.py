@@ -382,3 +382,155 @@ class _Problem:
                 core = Fa @ dXh @ (Db * (IGD @ prep["V"]))  # F_a X'^H D_b (I - Gamma_a D_b) V
                 out["dg"] = np.einsum("pnij,pnji,n->p", prep["Z"], core, w)
         return out
+
+
+def _take(prep: dict, index) -> dict:
+    return {key: value[index] for key, value in prep.items()}
+
+
+def _balance(x, K):
+    """Move ``x = (a, b)`` along the gauge orbit ``(c a, b / c)`` to equal sums."""
+    sa = x[:, :K].sum(axis=1)
+    sb = x[:, K:].sum(axis=1)
+    c = np.where((sa > 0) & (sb > 0), np.sqrt(sb / np.where(sa > 0, sa, 1.0)), 1.0)
+    return np.concatenate([x[:, :K] * c[:, None], x[:, K:] / c[:, None]], axis=1)
+
+
+def _perron_start(problem: _Problem, prep: dict, M, rho):
+    """The bifurcating branch: ``a = t v``, ``b = t l`` with ``v``, ``l`` the
+    right and left Perron vectors of ``M`` and ``t`` from the cubic term of
+    the map, corrected so that it is exact for a Ginibre matrix."""
+    K = problem.K
+    vals, vecs = np.linalg.eig(M)
+    top = np.argmax(vals.real, axis=1)
+    v = np.abs(np.take_along_axis(vecs, top[:, None, None], axis=2)[..., 0])
+    valsT, vecsT = np.linalg.eig(np.swapaxes(M, 1, 2))
+    topT = np.argmax(valsT.real, axis=1)
+    l = np.abs(np.take_along_axis(vecsT, topT[:, None, None], axis=2)[..., 0])
+    v = v / np.maximum(v.sum(axis=1, keepdims=True), 1e-300)
+    l = l / np.maximum(l.sum(axis=1, keepdims=True), 1e-300)
+    X = prep["X"]
+    T1 = (X * v[:, None, None, :]) @ _herm(X)  # X D_v X^H
+    cubic = np.einsum("pnjk,pk,n->pj", np.abs(T1) ** 2, l, problem.w)
+    lv = np.einsum("pj,pj->p", l, v)
+    lc = np.einsum("pj,pj->p", l, cubic)
+    t2 = (rho - 1.0) * rho * lv / np.maximum(lc, 1e-300)
+    t = np.sqrt(np.maximum(t2, 0.0))
+    return np.concatenate([t[:, None] * v, t[:, None] * l], axis=1)
+
+
+@dataclass(frozen=True)
+class _Solution:
+    x: np.ndarray  # (P, 2K') on the active nodes
+    g: np.ndarray
+    inside: np.ndarray
+    status: np.ndarray
+    iterations: np.ndarray
+    residual: np.ndarray
+    extra: dict = field(default_factory=dict)
+
+
+def _newton(problem: _Problem, prep: dict, x0, tol: float, max_iter: int):
+    """Newton's method on ``Phi(x) = x`` for every point at once, the gauge
+    fixed by ``sum(a) = sum(b)`` (a bordered least-squares step)."""
+    P, K = x0.shape[0], problem.K
+    x = _balance(x0, K)
+    g = np.full(P, np.nan, dtype=complex)
+    res = np.full(P, np.inf)
+    iters = np.zeros(P, dtype=int)
+    done = np.zeros(P, dtype=bool)
+    gauge = np.concatenate([np.ones(K), -np.ones(K)])
+    eye = np.eye(2 * K)
+    todo = np.arange(P)
+    picard = np.zeros(P, dtype=bool)
+    for it in range(max_iter):
+        ev = problem.evaluate(_take(prep, todo), x[todo], jacobian=True)
+        r = ev["phi"] - x[todo]
+        scale = np.max(np.abs(x[todo]), axis=1)
+        rel = np.max(np.abs(r), axis=1) / np.maximum(scale, 1e-300)
+        g[todo] = ev["g"]
+        res[todo] = rel
+        iters[todo] = it + 1
+        conv = (rel <= tol) & (scale > 0)
+        done[todo[conv]] = True
+        keep = ~conv
+        if not keep.any():
+            break
+        todo, r = todo[keep], r[keep]
+        xt = x[todo]
+        J = ev["jacobian"][keep] - eye
+        border = np.broadcast_to(gauge, (len(todo), 1, 2 * K))
+        system = np.concatenate([J, border], axis=1)
+        rhs = np.concatenate([-r, -(xt @ gauge)[:, None]], axis=1)
+        step = (np.linalg.pinv(system) @ rhs[..., None])[..., 0]
+        new = np.maximum(xt + step, 0.0)
+        # Newton can jump to the trivial solution x = 0, which always solves
+        # the equations; a point that loses most of its amplitude takes a
+        # plain iteration step instead (the nontrivial branch attracts it).
+        collapse = np.max(new, axis=1) < 0.1 * np.max(xt, axis=1)
+        slow = picard[todo]
+        use_picard = collapse | slow
+        if use_picard.any():
+            phi = ev["phi"][keep]
+            new[use_picard] = _balance(phi[use_picard], K)
+            picard[todo[collapse]] = True
+        x[todo] = new
+    status = np.where(done, "converged", "max_iter")
+    return x, g, status, iters, res
+
+
+def _solve(problem: _Problem, lams, starts=None, tol: float = TOL, max_iter: int = MAX_ITER,
+           derivative: bool = False):
+    """Solve at every ``lam`` (1-D), optionally from given starts (rows of
+    ``x``, ``nan`` for none)."""
+    lams = np.asarray(lams, dtype=complex).ravel()
+    P, K = len(lams), problem.K
+    x = np.zeros((P, 2 * K))
+    g = np.empty(P, dtype=complex)
+    inside = np.zeros(P, dtype=bool)
+    status = np.full(P, "converged", dtype=object)
+    iterations = np.zeros(P, dtype=int)
+    residual = np.zeros(P)
+    dens = np.zeros(P) if derivative else None
+    chunk = max(1, BLOCK // problem.sites.n)
+    for lo in range(0, P, chunk):
+        sl = slice(lo, min(P, lo + chunk))
+        prep = problem.prepare(lams[sl], derivative=derivative)
+        if K == 0:
+            inside[sl] = False
+            g[sl] = prep["g0"]
+            continue
+        M = problem.support_matrix(prep)
+        rho = np.max(np.abs(np.linalg.eigvals(M)), axis=1)
+        ins = rho > 1.0 + EDGE_MARGIN
+        inside[sl] = ins
+        g[sl] = prep["g0"]
+        idx = np.flatnonzero(ins)
+        if idx.size == 0:
+            continue
+        sub = _take(prep, idx)
+        x0 = _perron_start(problem, sub, M[idx], rho[idx])
+        if starts is not None:
+            warm = starts[sl][idx]
+            usable = np.all(np.isfinite(warm), axis=1) & (np.max(warm, axis=1) > 0)
+            x0[usable] = warm[usable]
+        xs, gs, st, it, rs = _newton(problem, sub, x0, tol, max_iter)
+        pos = lo + idx
+        x[pos], g[pos], status[pos], iterations[pos], residual[pos] = xs, gs, st, it, rs
+        if derivative:
+            dens[pos] = _implicit_density(problem, sub, xs)
+    extra = {"density": dens} if derivative else {}
+    return _Solution(x, g, inside, status, iterations, residual, extra)
+
+
+def _implicit_density(problem: _Problem, prep: dict, x):
+    """``(1/pi) dg/d conj(lam)`` at converged ``x`` by implicit differentiation."""
+    K = problem.K
+    ev = problem.evaluate(prep, x, jacobian=True, gradient=True, dbar=True)
+    J = ev["jacobian"] - np.eye(2 * K)
+    gauge = np.concatenate([np.ones(K), -np.ones(K)])
+    system = np.concatenate([J, np.broadcast_to(gauge, (len(x), 1, 2 * K))], axis=1).astype(complex)
+    rhs = np.concatenate([-ev["dphi"], np.zeros((len(x), 1))], axis=1)
+    xi = (np.linalg.pinv(system) @ rhs[..., None])[..., 0]  # d x / d conj(lam)
+    dg = ev["dg"] + np.einsum("pj,pj->p", ev["grad"], xi)
+    return dg.real / np.pi

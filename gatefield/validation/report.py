@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 
 from .compare import ValidationReport  # noqa: E402
 
-__all__ = ["plot_spectrum", "write_report"]
+__all__ = ["plot_spectrum", "plot_sweep", "write_report"]
 
 
 def plot_spectrum(path, support, eigenvalues=None, time="discrete", title="", route="fixed-point"):
@@ -42,6 +42,31 @@ def plot_spectrum(path, support, eigenvalues=None, time="discrete", title="", ro
     ax.set_aspect("equal", adjustable="datalim")
     ax.legend(loc="best", fontsize=7, framealpha=0.85)
     ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_sweep(path, result):
+    """One panel per quantity: a curve (one parameter) or a map (two)."""
+    names = list(result.values)
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.6), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        values = result.values[name]
+        if len(result.axes) == 1:
+            ax.plot(result.axes[0], values, "o-", ms=3)
+            ax.set_xlabel(result.names[0])
+            ax.set_ylabel(name)
+            if name == "spectral_radius":
+                ax.axhline(1.0, ls="--", color="0.5", lw=0.8)
+        else:
+            x, y = result.axes
+            mesh = ax.pcolormesh(x, y, values.T, shading="nearest")
+            fig.colorbar(mesh, ax=ax, label=name)
+            ax.set_xlabel(result.names[0])
+            ax.set_ylabel(result.names[1])
+        ax.set_title(f"{result.cell}: {name}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=150)
     plt.close(fig)
