@@ -96,6 +96,18 @@ _FIT = (
 )
 
 
+
+def _as_expr(value) -> sympy.Basic:
+    """SymPy objects pass through and Python numbers become SymPy numbers;
+    text is refused (nothing here ever parses a string)."""
+    if isinstance(value, sympy.Basic):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return sympy.Integer(value)
+    if isinstance(value, float):
+        return sympy.Float(value)
+    raise TypeError(f"expected a SymPy expression, got {type(value).__name__}")
+
 def escape_text(text: str) -> str:
     """Escape ``text`` for LaTeX text mode.
 
@@ -214,7 +226,7 @@ class _Printer:
         expanded: dict = {}
         self.definitions = []
         for sym, written in cell.definitions:
-            written = self.real(sympy.sympify(written))
+            written = self.real(_as_expr(written))
             value = self.real(written.xreplace(expanded))
             sym = real_symbol(sym.name)
             expanded[sym] = value
@@ -234,7 +246,7 @@ class _Printer:
 
     def fold(self, expr: sympy.Expr) -> sympy.Expr:
         """Replace expanded definitions by their symbols (an identity)."""
-        expr = sympy.sympify(expr)
+        expr = _as_expr(expr)
         for value, sym in self.folds:
             expr = expr.xreplace({value: sym})
         return expr
@@ -270,7 +282,7 @@ class _Printer:
     def show(self, expr, fold: bool = True, tidy: bool = True) -> str:
         """LaTeX of ``expr``, folded and tidied if asked, or a note if too
         large to print."""
-        expr = sympy.sympify(expr)
+        expr = _as_expr(expr)
         if _larger(expr, 10 * _PRINT_NODES):
             return _TOO_LONG  # folding rarely shrinks an expression tenfold
         if fold:
