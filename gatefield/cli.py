@@ -69,6 +69,12 @@ def _progress(label):
     return tick
 
 
+def _dmft_progress(info):
+    """One stderr line per DMFT iteration: how far from self-consistent."""
+    print(f"\r  dmft iteration {info['iteration']}: change {info['residual']:.2e} "
+          f"(sampling noise {info['noise']:.1e})", end="", file=sys.stderr, flush=True)
+
+
 def _progress_bar(label, width=30):
     """A one-line bar on stderr, redrawn in place."""
     def tick(done, total):
@@ -189,7 +195,7 @@ def _simulate_fixed_point(cell, values, N, seed):
 
 def cmd_spectrum(args):
     from .cells import load_cell
-    from .numerics import inside_support
+    from .numerics import inside_support, trace_support
     from .validation import fixed_point_spectrum, plot_spectrum, plugin_spectrum
 
     cell = load_cell(args.cell)
@@ -205,6 +211,27 @@ def cmd_spectrum(args):
             eigenvalues = _simulate_fixed_point(cell, result.parameters, args.N, args.seed)
             outside = float(np.mean(~inside_support(sites, eigenvalues)))
         label = f"solution {index}"
+    elif args.route == "dmft":
+        if args.solution is not None:
+            raise GatefieldError("--solution applies to the fixed-point route only; drop it or use "
+                                 "--route fixed-point")
+        from .numerics.dmft import dmft_site_table, solve_dmft
+        from .validation import simulate
+
+        print("  solving the dynamical mean-field theory ...", file=sys.stderr)
+        dmft = solve_dmft(cell, overrides, seed=args.seed, progress=_dmft_progress)
+        print(file=sys.stderr)
+        sites = dmft_site_table(cell, dmft)
+        support = trace_support(sites, cell.time)
+        order = {name: float(c[0]) for name, c in dmft.correlations.items()}
+        if args.N is not None:
+            print(f"  simulating N = {args.N} (seed {args.seed}) to a steady state ...", file=sys.stderr)
+            net = simulate.make_network(cell, args.N, args.seed, dmft.parameters)
+            burn_in = 500 if cell.time == "discrete" else 200.0
+            state = simulate.run_to_steady_state(net, simulate.initial_state(net, args.seed), burn_in)
+            eigenvalues = np.linalg.eigvals(simulate.jacobian(net, state))
+            outside = float(np.mean(~inside_support(sites, eigenvalues)))
+        label = f"dmft, {dmft.status}"
     else:
         if args.solution is not None:
             raise GatefieldError("--solution applies to the fixed-point route only; drop it or use "
@@ -268,6 +295,36 @@ def cmd_validate(args):
         print(f"  [{mark}] {c.quantity}: theory {c.theory:.6g}, simulation {c.simulation:.6g}, "
               f"tolerance {c.tolerance:.3g}")
     print("all checks passed" if report.passed else "some checks failed")
+
+
+def cmd_dmft(args):
+    from .cells import load_cell
+    from .numerics.dmft import solve_dmft
+    from .validation import plot_correlations
+
+    cell = load_cell(args.cell)
+    result = solve_dmft(cell, _overrides(args.set), samples=args.samples, iterations=args.iterations,
+                        seed=args.seed, start=args.start, progress=_dmft_progress)
+    print(file=sys.stderr)
+    results = result if isinstance(result, tuple) else (result,)
+    if args.plot:
+        try:
+            plot_correlations(args.plot, results)
+        except (OSError, ValueError) as err:
+            raise GatefieldError(f"cannot write the figure {args.plot}: {err}") from None
+        print(f"wrote {args.plot}", file=sys.stderr)
+    if args.json:
+        print(_dump([r.to_json() for r in results] if len(results) > 1 else results[0].to_json()))
+        return
+    for r in results:
+        kind = "static" if r.static else "time-dependent"
+        print(f"{cell.name}: DMFT from a {r.start} start: {kind}; {r.status} after {r.iterations} "
+              f"iterations (residual {r.residual:.2e})")
+        for name, value in r.moments.items():
+            error = r.moment_errors.get(name, float("nan"))
+            print(f"  {name} = {value:.6g} +- {error:.2g}")
+        for name, t in r.decay_time.items():
+            print(f"  decay time of C[{name}]: {t:.4g}")
 
 
 def cmd_sweep(args):
@@ -339,9 +396,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("spectrum", "predict the support of the Jacobian's spectrum", cmd_spectrum)
     cell_args(p)
     set_arg(p)
-    p.add_argument("--route", choices=["fixed-point", "plug-in"], default="fixed-point",
-                   help="site distribution: a mean-field fixed point, or one snapshot of a simulation "
-                        "(plug-in, for time-dependent states)")
+    p.add_argument("--route", choices=["fixed-point", "plug-in", "dmft"], default="fixed-point",
+                   help="site distribution: a mean-field fixed point; one snapshot of a simulation "
+                        "(plug-in); or samples of the dynamical mean-field theory (dmft), both for "
+                        "time-dependent states")
     p.add_argument("--solution", type=int, help="index into meanfield's solutions (default: the last)")
     p.add_argument("--N", type=_network_size, help="simulate N units (plug-in default 1000; with "
                    "fixed-point, overlay the finite-N eigenvalues)")
@@ -355,6 +413,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=_positive_int, default=3, help="coupling draws (default 3)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--out", metavar="DIR", help="write report.json and spectrum.png to DIR")
+    p = add("dmft", "solve the dynamical mean-field theory of a time-dependent state", cmd_dmft)
+    cell_args(p)
+    set_arg(p)
+    p.add_argument("--samples", type=_positive_int, default=2000, help="single-unit paths (default 2000)")
+    p.add_argument("--iterations", type=_positive_int, default=60, help="most iterations (default 60)")
+    p.add_argument("--start", choices=["large", "small", "both"], default="large",
+                   help="initial correlations: large finds the chaotic branch, small the static one")
+    p.add_argument("--seed", type=_nonnegative_int, default=0, help="sampling seed")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--plot", metavar="FILE", help="save a figure of the correlation functions")
     from .numerics.sweep import QUANTITIES
 
     p = add("sweep", "sweep spectral and mean-field quantities over one or two parameters", cmd_sweep)

@@ -1,6 +1,7 @@
 """Numerics: the one place SymPy becomes numpy (code generation, quadrature, solvers)."""
 
 from .codegen import CompiledCell, GeneratedFunction, compile_cell, generate
+from .dmft import DMFTResult, dmft_site_table, dmft_sites, solve_dmft
 from .meanfield import (
     MeanFieldResult,
     MeanFieldSolution,
@@ -22,6 +23,7 @@ from .support import (
 
 __all__ = [
     "CompiledCell", "GeneratedFunction", "compile_cell", "generate",
+    "DMFTResult", "solve_dmft", "dmft_sites", "dmft_site_table",
     "MeanFieldResult", "MeanFieldSolution", "solve_mean_field", "continue_mean_field", "mean_field_map",
     "Rule", "node_rule", "sample_rule", "standard_rule", "tensor_rule",
     "SiteTable", "Support", "fixed_point_sites", "plugin_sites", "support_values", "support_rho",

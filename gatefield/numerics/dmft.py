@@ -60,11 +60,25 @@ CONTINUOUS_DEFAULTS = {"T": 100.0, "burn_in": 20.0, "max_lag": 30.0, "dt": 0.1}
 LARGE_START = 1.0
 SMALL_START = 1e-6
 
-#: Convergence: the self-consistency change ``max |C_new - C| / C(0)`` must be
-#: below ``tol + NOISE_SIGMAS * (standard error of C_new / C(0))``: beyond
-#: sampling noise nothing more can be resolved by iterating. 4 sigma of the
-#: largest per-lag error keeps chance stops rare.
-NOISE_SIGMAS = 4.0
+#: Decay time of the initial ``C(tau)`` as a fraction of the lag window. The
+#: tail of a chaotic C(tau) is a soft mode of the iteration (the
+#: Sompolinsky-Crisanti-Sommers equation has a family of bounded, non-decaying
+#: solutions next to the decaying one), and from a start that decays too
+#: fast the iteration stalls at a wrong, too short correlation time; from a
+#: slow start it creeps down to the decaying solution (monotonically, but
+#: slowly: see ``min_iterations``).
+INITIAL_DECAY = 0.25
+
+#: Convergence: the self-consistency change, the root mean square over lags of
+#: ``C_new(tau) - C(tau)`` over ``C(0)``, must be below ``tol + NOISE_SIGMAS *
+#: noise``, with ``noise`` the root mean square over lags of the standard
+#: error of ``C_new``, for ``QUIET_ITERATIONS`` iterations in a row. Pure
+#: noise gives a change of about sqrt(2) noise (both ``C`` and ``C_new`` are
+#: estimates), so 2 stops once a drift is no longer resolved; the root mean
+#: square over lags (not the largest lag) catches a slow drift of the tail,
+#: and two quiet iterations in a row make a stop by chance rare.
+NOISE_SIGMAS = 2.0
+QUIET_ITERATIONS = 2
 
 #: A solution is static when its fluctuating part ``C(0) - C(inf)`` is below
 #: this fraction of ``C(0)`` (a chaotic state has a fraction near 1).
@@ -217,10 +231,10 @@ class DMFTResult:
         "converged" or "max iterations".
     iterations : int
     residual : float
-        The last self-consistency change ``max_a max_tau |C_new - C| / C_a(0)``.
+        The last self-consistency change ``max_a rms_tau (C_new - C) / C_a(0)``.
     noise : float
-        The sampling-noise level of that change (largest per-lag standard
-        error over ``C_a(0)``).
+        The sampling-noise level of ``C_new`` (``max_a rms_tau`` of its
+        standard error over ``C_a(0)``).
     clipped : float
         Largest clipped eigenvalue mass of the circulant embeddings in the
         final pass (0 = the paths had exactly the requested covariance).
@@ -390,6 +404,41 @@ def _decay_time(C: np.ndarray, tau: np.ndarray, floor: float) -> float:
     return float(tau[k - 1] + frac * (tau[k] - tau[k - 1]))
 
 
+#: Tikhonov regularization of Anderson's least squares, relative to the
+#: largest squared residual difference: sampled residuals are noisy, and an
+#: unregularized fit amplifies that noise along near-collinear differences.
+ANDERSON_RIDGE = 1e-3
+
+
+def _next_iterate(C, C_new, damping: float, history: list, depth: int) -> np.ndarray:
+    """The damped step, or with ``depth > 0`` Anderson's (type II) mixed step.
+
+    With residuals ``f_k = C_new_k - C_k`` and the differences ``dX``, ``dF``
+    of the last ``depth`` iterates and residuals,
+    ``gamma = argmin |f_k - dF gamma|^2 + ridge |gamma|^2`` and
+    ``C_{k+1} = C_k + b f_k - (dX + b dF) gamma`` (b = damping)
+    (Walker and Ni 2011).
+    """
+    damped = C + damping * (C_new - C)
+    if depth == 0:
+        return damped
+    x, f = C.ravel(), (C_new - C).ravel()
+    history.append((x.copy(), f.copy()))
+    del history[:-(depth + 1)]
+    if len(history) < 2:
+        return damped
+    dX = np.stack([history[k + 1][0] - history[k][0] for k in range(len(history) - 1)], axis=1)
+    dF = np.stack([history[k + 1][1] - history[k][1] for k in range(len(history) - 1)], axis=1)
+    gram = dF.T @ dF
+    ridge = ANDERSON_RIDGE * max(float(np.max(np.diag(gram))), 1e-300)
+    gamma = np.linalg.solve(gram + ridge * np.eye(len(gram)), dF.T @ f)
+    mixed = (x + damping * f - (dX + damping * dF) @ gamma).reshape(C.shape)
+    if not np.all(np.isfinite(mixed)) or np.any(mixed[:, 0] < 0):
+        history.clear()
+        return damped
+    return mixed
+
+
 def _count(value, what: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise GatefieldError(f"{what} must be an integer of at least {minimum}, got {value!r}")
@@ -417,6 +466,8 @@ def solve_dmft(
     max_lag=None,
     dt: float | None = None,
     iterations: int = 60,
+    min_iterations: int = 40,
+    anderson: int = 0,
     damping: float = 0.5,
     tol: float = 1e-3,
     atol: float = 1e-10,
@@ -445,12 +496,24 @@ def solve_dmft(
         method) and the grid of the node paths and lags (default 0.1).
     iterations : int
         Largest number of self-consistency iterations.
+    min_iterations : int
+        Iterate at least this often (unless ``C`` collapses below ``atol``).
+        The tail of a chaotic ``C(tau)`` converges slowly (factor about 0.9
+        per iteration for the rate network at g = 2) and its drift can hide
+        in the sampling noise of one iteration, so a conservative floor on
+        the iterations is the safe choice for correlation times.
     damping : float
         In (0, 1]: ``C <- (1 - damping) C + damping C_new``.
+    anderson : int
+        Depth of Anderson acceleration (0: plain damped iteration). The mixing
+        extrapolates along the slow direction of the iteration (the tail of a
+        chaotic ``C(tau)``); each step is checked (``C(0) >= 0``, finite)
+        and replaced by the damped step when it fails.
     tol : float
-        Converged when ``max_a max_tau |C_new - C| / C_a(0)`` is below
-        ``tol + NOISE_SIGMAS * noise`` (``noise``: the sampling error of that
-        change), or when every ``C_a(0)`` has fallen below ``atol``.
+        Converged when the change ``rms_tau (C_new - C) / C_a(0)`` is below
+        ``tol + NOISE_SIGMAS * noise`` (``noise``: the rms sampling error of
+        ``C_new``) in ``QUIET_ITERATIONS`` iterations in a row, or when every
+        ``C_a(0)`` has fallen below ``atol``.
     atol : float
         Absolute floor of ``C_a(0)``: below it a solution counts as zero.
     measure : int
@@ -459,13 +522,13 @@ def solve_dmft(
     seed : int
         Seed of all sampling (paths and initial states).
     start : {"large", "small", "both"}
-        Initial ``C_a(tau) = A exp(-tau / (max_lag / 4))`` with ``A =``
+        Initial ``C_a(tau) = A exp(-tau / (INITIAL_DECAY max_lag))`` with ``A =``
         :data:`LARGE_START` or :data:`SMALL_START`, so that both a
         time-dependent (chaotic) branch and a static branch can be reached;
         "both" solves from each and returns ``(large, small)``.
     progress : callable, optional
         Called after each iteration with a dict (iteration, residual, noise,
-        C0 per coupling).
+        C0 and C (the damped iterate) per coupling).
     raise_on_failure : bool
         Raise :class:`SolverError` when ``iterations`` run out before
         convergence; otherwise the result's status says "max iterations".
@@ -488,7 +551,7 @@ def solve_dmft(
     ``0..max_lag``, its mean over the last quarter of the window is the
     static part ``C_a(inf)``, drawn as one offset per path, and the
     fluctuating rest is cosine-tapered to zero over that quarter); integrate
-    the unit from ``s_0 ~ N(0, A)`` along each path (discrete: the map;
+    the unit from ``s_0 ~ N(0, max_a C_a(0))`` along each path (discrete: the map;
     continuous: Heun's method with step ``dt``, where the node path is
     sampled on the same grid); record ``v_a`` after the burn-in and estimate
     ``C_new(tau)`` as the mean over paths and over all time origins of
@@ -504,6 +567,7 @@ def solve_dmft(
     """
     if start == "both":
         kw = dict(samples=samples, T=T, burn_in=burn_in, max_lag=max_lag, dt=dt, iterations=iterations,
+                  min_iterations=min_iterations, anderson=anderson,
                   damping=damping, tol=tol, atol=atol, measure=measure, seed=seed,
                   progress=progress, raise_on_failure=raise_on_failure)
         return (solve_dmft(cell, parameters, start="large", **kw),
@@ -515,6 +579,8 @@ def solve_dmft(
     continuous = cell.time == "continuous"
     samples = _count(samples, "the number of samples", 2)
     iterations = _count(iterations, "the number of iterations", 1)
+    min_iterations = _count(min_iterations, "min_iterations", 0)
+    anderson = _count(anderson, "the Anderson depth", 0)
     measure = _count(measure, "the number of measuring passes", 0)
     seed = _count(seed, "the seed", 0)
     damping = _positive(damping, "damping")
@@ -550,31 +616,36 @@ def solve_dmft(
     rng = np.random.default_rng([seed, 0xD3F7])
 
     amp = LARGE_START if start == "large" else SMALL_START
-    C = np.tile(amp * np.exp(-np.arange(L) / max(1.0, (L - 1) / 4.0)), (K, 1))
+    C = np.tile(amp * np.exp(-tau / (INITIAL_DECAY * tau[-1])), (K, 1))
 
     def one_pass(C):
         floors, sampled = _prepare(C)
         eta, clipped = _draw(sampled, floors, length, samples, rng)
-        s0 = math.sqrt(amp) * rng.standard_normal((m, samples))
+        # Initial states on the scale of the current fields, so that the
+        # transient left after the burn-in is small relative to C itself
+        # (also when C collapses towards zero).
+        s0 = math.sqrt(max(float(np.max(C[:, 0])), 0.0)) * rng.standard_normal((m, samples))
         out = process.run(eta, s0)
         out["clipped"] = clipped
         return out
 
     status, residual, noise, it = "max iterations", float("nan"), float("nan"), 0
-    last = None
+    last, quiet, history = None, 0, []
     for it in range(1, iterations + 1):
         out = one_pass(C)
         C_new = out["acf_v"].mean(axis=1)
         se = out["acf_v"].std(axis=1, ddof=1) / math.sqrt(samples)
         scale = np.maximum(C[:, 0], C_new[:, 0]) + atol
-        residual = float(np.max(np.abs(C_new - C).max(axis=1) / scale))
-        noise = float(np.max(se.max(axis=1) / scale))
-        C = (1 - damping) * C + damping * C_new
+        residual = float(np.max(np.sqrt(np.mean((C_new - C) ** 2, axis=1)) / scale))
+        noise = float(np.max(np.sqrt(np.mean(se ** 2, axis=1)) / scale))
+        C = _next_iterate(C, C_new, damping, history, anderson)
         last = out
+        quiet = quiet + 1 if residual <= tol + NOISE_SIGMAS * noise else 0
         if progress is not None:
             progress({"iteration": it, "residual": residual, "noise": noise,
-                      "C0": {n: float(C[a, 0]) for a, n in enumerate(names)}})
-        if residual <= tol + NOISE_SIGMAS * noise or np.all(C[:, 0] < atol):
+                      "C0": {n: float(C[a, 0]) for a, n in enumerate(names)},
+                      "C": {n: C[a].copy() for a, n in enumerate(names)}})
+        if (quiet >= QUIET_ITERATIONS and it >= min_iterations) or np.all(C[:, 0] < atol):
             status = "converged"
             break
     if status != "converged" and raise_on_failure:

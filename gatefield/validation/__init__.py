@@ -9,7 +9,7 @@ from .compare import (
     plugin_spectrum,
     validate,
 )
-from .report import plot_spectrum, plot_sweep, write_report
+from .report import plot_correlations, plot_spectrum, plot_sweep, write_report
 from .simulate import (
     FixedPointResult,
     Network,
@@ -26,7 +26,7 @@ from .simulate import (
 
 __all__ = [
     "ROUTES", "Check", "SpectrumComparison", "ValidationReport", "fixed_point_spectrum",
-    "plugin_spectrum", "validate", "plot_spectrum", "plot_sweep", "write_report",
+    "plugin_spectrum", "validate", "plot_correlations", "plot_spectrum", "plot_sweep", "write_report",
     "FixedPointResult", "Network", "find_fixed_point", "initial_state", "jacobian", "make_network",
     "nodes", "rhs", "run_to_steady_state", "step", "trajectory",
 ]

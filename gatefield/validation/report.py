@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 
 from .compare import ValidationReport  # noqa: E402
 
-__all__ = ["plot_spectrum", "plot_sweep", "write_report"]
+__all__ = ["plot_correlations", "plot_spectrum", "plot_sweep", "write_report"]
 
 
 def plot_spectrum(path, support, eigenvalues=None, time="discrete", title="", route="fixed-point"):
@@ -42,6 +42,22 @@ def plot_spectrum(path, support, eigenvalues=None, time="discrete", title="", ro
     ax.set_aspect("equal", adjustable="datalim")
     ax.legend(loc="best", fontsize=7, framealpha=0.85)
     ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_correlations(path, results):
+    """DMFT correlation functions ``C_a(tau)``, one line per coupling and start."""
+    fig, ax = plt.subplots(figsize=(5.4, 3.8))
+    for r in results:
+        for name, c in r.correlations.items():
+            ax.plot(r.tau[: len(c)], c, label=f"C[{name}] ({r.start} start)")
+    ax.set_xlabel("lag tau" + (" (steps)" if r.time == "discrete" else ""))
+    ax.set_ylabel("C(tau) = E[v(t) v(t + tau)]")
+    ax.set_title(f"{results[0].cell}: dynamical mean-field theory", fontsize=9)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=150)
     plt.close(fig)
