@@ -428,7 +428,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("sweep", "sweep spectral and mean-field quantities over one or two parameters", cmd_sweep)
     cell_args(p)
     set_arg(p)
-    p.add_argument("--vary", nargs=4, action="append", required=True, metavar=("NAME", "START", "STOP", "NUM"),
+    p.add_argument("--vary", nargs=4, action="append", required=True,
+                   metavar=("NAME", "START", "STOP", "NUM"),
                    help="a parameter and its grid (once or twice)")
     p.add_argument("--quantity", action="append", choices=list(QUANTITIES),
                    help="what to report (repeatable; default spectral_radius)")
