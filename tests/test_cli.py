@@ -520,3 +520,21 @@ def test_hostile_file_with_python_code(capsys, monkeypatch, tmp_path):
     path = tmp_path / "cell.toml"
     path.write_text("import os\nos.system('touch PWNED')\n")
     _run_hostile(capsys, monkeypatch, tmp_path, path)
+
+
+def test_dmft_command_finds_the_static_state(capsys, tmp_path):
+    # g = 0.5 < 1: the rate network's only DMFT solution is static (C -> 0),
+    # from the large start too (Sompolinsky, Crisanti and Sommers 1988).
+    figure = tmp_path / "c.png"
+    code = cli.main(["dmft", "rate", "--set", "g=0.5", "--samples", "200", "--iterations", "60",
+                 "--json", "--plot", str(figure)])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["route"] == "dmft" and data["static"] is True
+    assert figure.stat().st_size > 0
+
+
+def test_dmft_route_refuses_a_solution_index(capsys):
+    assert cli.main(["spectrum", "gru", "--route", "dmft", "--solution", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gatefield: error:") and err.count("\n") == 1
