@@ -9,7 +9,7 @@ from gatefield.cells import gru, vanilla
 from gatefield.cli import main
 from gatefield.errors import GatefieldError
 from gatefield.numerics.sweep import sweep
-from tests.helpers import RADIUS_RTOL
+from helpers import RADIUS_RTOL
 
 
 def test_vanilla_zero_solution_radius_is_the_gain():
