@@ -174,6 +174,7 @@ def _simulated_moments(cell, params, N=1000, seeds=2, burn_in=300, steps=300):
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_gru_chaotic_one_time_moments_match_simulation():
     cell, params = gru(), {"g_h": 3.0}
     # 60 iterations: the slow tail of C(tau) needs them (16, where the noise
@@ -187,6 +188,7 @@ def test_gru_chaotic_one_time_moments_match_simulation():
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_lstm_one_time_moments_match_simulation():
     cell, params = lstm(), {"beta_f": 2.0, "g_g": 3.0}
     r = solve_dmft(cell, params, samples=2000, T=400, burn_in=300, max_lag=100, seed=2,
