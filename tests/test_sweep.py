@@ -4,12 +4,12 @@ import json
 
 import numpy as np
 import pytest
+from helpers import RADIUS_RTOL
 
 from gatefield.cells import gru, vanilla
 from gatefield.cli import main
 from gatefield.errors import GatefieldError
 from gatefield.numerics.sweep import sweep
-from helpers import RADIUS_RTOL
 
 
 def test_vanilla_zero_solution_radius_is_the_gain():

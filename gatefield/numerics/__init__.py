@@ -10,6 +10,17 @@ from .meanfield import (
     solve_mean_field,
 )
 from .quadrature import Rule, node_rule, sample_rule, standard_rule, tensor_rule
+from .resolvent import (
+    PencilSites,
+    ResolventResult,
+    count_annulus,
+    count_inside,
+    density,
+    fixed_point_pencil_sites,
+    plugin_pencil_sites,
+    resolvent,
+    resolvent_grid,
+)
 from .support import (
     SiteTable,
     Support,
@@ -24,6 +35,8 @@ from .support import (
 __all__ = [
     "CompiledCell", "GeneratedFunction", "compile_cell", "generate",
     "DMFTResult", "solve_dmft", "dmft_sites", "dmft_site_table",
+    "PencilSites", "ResolventResult", "fixed_point_pencil_sites", "plugin_pencil_sites", "resolvent",
+    "resolvent_grid", "density", "count_inside", "count_annulus",
     "MeanFieldResult", "MeanFieldSolution", "solve_mean_field", "continue_mean_field", "mean_field_map",
     "Rule", "node_rule", "sample_rule", "standard_rule", "tensor_rule",
     "SiteTable", "Support", "fixed_point_sites", "plugin_sites", "support_values", "support_rho",
