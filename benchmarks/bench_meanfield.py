@@ -54,6 +54,8 @@ try:
 except ImportError:  # run from a checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _timing import interleaved  # noqa: E402  (benchmarks/ is on sys.path when run)
+
 from gatefield.cells import gru, vanilla
 from gatefield.numerics import codegen, compile_cell, solve_mean_field
 from gatefield.numerics.meanfield import _Map
@@ -232,19 +234,6 @@ def true_solution(cell, params, start):
 
 
 # -- Timing --------------------------------------------------------------------------
-
-
-def interleaved(methods: dict, reps: int) -> dict:
-    """Median wall time of each method, repetitions interleaved (rotating the
-    order) so that load on a shared machine hits all methods alike."""
-    times = {name: [] for name in methods}
-    names = list(methods)
-    for r in range(reps):
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            t0 = time.perf_counter()
-            methods[name]()
-            times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def cold_compile(cell, reps: int) -> float:

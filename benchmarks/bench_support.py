@@ -52,6 +52,8 @@ try:
 except ImportError:  # run from a checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _timing import interleaved  # noqa: E402  (benchmarks/ is on sys.path when run)
+
 from gatefield.cells import gru, lstm
 from gatefield.numerics import compile_cell, fixed_point_sites, quadrature, solve_mean_field, support_values
 from gatefield.theory import fixed_point, jacobian_pencil
@@ -171,19 +173,6 @@ def relative_error(M, M_true) -> np.ndarray:
 
 def distance_to_unit_segment(lam) -> np.ndarray:
     return np.abs(lam - np.clip(lam.real, 0.0, 1.0))
-
-
-def interleaved(methods: dict, reps: int) -> dict:
-    """Median wall time of each method, repetitions interleaved (rotating the
-    order) so that load on a shared machine hits all methods alike."""
-    times = {name: [] for name in methods}
-    names = list(methods)
-    for r in range(reps):
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            t0 = time.perf_counter()
-            methods[name]()
-            times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def timed(fn):

@@ -382,6 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--set", action="append", metavar="NAME=VALUE",
                        help="override a parameter's default (repeatable)")
 
+    def json_arg(p):
+        p.add_argument("--json", action="store_true", help="print JSON")
+
     add("cells", "list the built-in cells", cmd_cells)
     p = add("show", "print a cell and its derived equations", cmd_show)
     cell_args(p)
@@ -392,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     cell_args(p)
     set_arg(p)
     p.add_argument("--q-max", type=_positive_float, default=50.0, help="search q in [0, Q] (default 50)")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    json_arg(p)
     p = add("spectrum", "predict the support of the Jacobian's spectrum", cmd_spectrum)
     cell_args(p)
     set_arg(p)
@@ -404,14 +407,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--N", type=_network_size, help="simulate N units (plug-in default 1000; with "
                    "fixed-point, overlay the finite-N eigenvalues)")
     p.add_argument("--seed", type=_nonnegative_int, default=0, help="coupling and initial-state seed")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    json_arg(p)
     p.add_argument("--plot", metavar="FILE", help="save a figure of the support (and eigenvalues)")
     p = add("validate", "check the theory against finite-N simulations", cmd_validate)
     cell_args(p)
     set_arg(p)
     p.add_argument("--N", type=_network_size, default=1000, help="units per network (default 1000)")
     p.add_argument("--seeds", type=_positive_int, default=3, help="coupling draws (default 3)")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    json_arg(p)
     p.add_argument("--out", metavar="DIR", help="write report.json and spectrum.png to DIR")
     p = add("dmft", "solve the dynamical mean-field theory of a time-dependent state", cmd_dmft)
     cell_args(p)
@@ -421,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", choices=["large", "small", "both"], default="large",
                    help="initial correlations: large finds the chaotic branch, small the static one")
     p.add_argument("--seed", type=_nonnegative_int, default=0, help="sampling seed")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    json_arg(p)
     p.add_argument("--plot", metavar="FILE", help="save a figure of the correlation functions")
     from .numerics.sweep import QUANTITIES
 
@@ -435,7 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="what to report (repeatable; default spectral_radius)")
     p.add_argument("--solution", dest="solution_choice", choices=["auto", "last"], default="auto",
                    help="auto: the stable solution of largest q if any, else the largest; last: the largest")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    json_arg(p)
     p.add_argument("--plot", metavar="FILE", help="save a figure")
     return parser
 
