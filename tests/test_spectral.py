@@ -133,7 +133,8 @@ def test_frozen_blocks_of_builtins():
     assert described["cgru"] == ["z = 0 freezes h (dF/ds = [0])"]
     assert described["minimal_rnn"] == ["u = 1 freezes h (dF/ds = [1])"]
     assert "z = 1 freezes h (dF/ds = [1])" in described["gru_torch"]
-    assert described["lstm"][:3] == ["o = 0 freezes h (dF/ds = [0])", "f = 0, i = 0 freezes c, h (dF/ds = [0, 0, 0, 0])",
+    assert described["lstm"][:3] == ["o = 0 freezes h (dF/ds = [0])",
+                                     "f = 0, i = 0 freezes c, h (dF/ds = [0, 0, 0, 0])",
                                      "f = 1, i = 0 freezes c (dF/ds = [1])"]
     assert described["vanilla"] == []
     assert [g.name for g in gates(lstm())] == ["f", "i", "o"]

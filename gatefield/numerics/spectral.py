@@ -121,7 +121,8 @@ def site_atoms(sites: PencilSites) -> tuple:
     B = np.abs(sites.B).reshape(sites.n, -1)
     C = np.abs(sites.C).reshape(sites.n, -1)
     scale = max(float(B.max(initial=0.0)), float(C.max(initial=0.0)), np.finfo(float).tiny)
-    cut = (B.max(axis=1, initial=0.0) <= DECOUPLED * scale) | (C.max(axis=1, initial=0.0) <= DECOUPLED * scale)
+    floor = DECOUPLED * scale
+    cut = (B.max(axis=1, initial=0.0) <= floor) | (C.max(axis=1, initial=0.0) <= floor)
     if not np.any(cut):
         return ()
     eig = np.linalg.eigvals(sites.A[cut])
