@@ -327,6 +327,198 @@ def cmd_dmft(args):
             print(f"  decay time of C[{name}]: {t:.4g}")
 
 
+def _route_sites(cell, args, overrides):
+    from .validation import route_sites
+
+    if args.route != "fixed-point" and args.solution is not None:
+        raise GatefieldError("--solution applies to the fixed-point route only; drop it or use "
+                             "--route fixed-point")
+    if args.route == "plug-in":
+        print(f"  simulating N = {args.N or 1000} (seed {args.seed}) to a steady state ...", file=sys.stderr)
+    elif args.route == "dmft":
+        print("  solving the dynamical mean-field theory ...", file=sys.stderr)
+    found = route_sites(cell, overrides, args.route, -1 if args.solution is None else args.solution,
+                        N=args.N or 1000, seed=args.seed, dmft_progress=_dmft_progress)
+    if args.route == "dmft":
+        print(file=sys.stderr)
+    return found
+
+
+def _grid(args, support):
+    """The --grid box, or the support's bounding box plus 5% (an even number
+    of rows, so that no row lies on the real axis where sites' own
+    eigenvalues sit)."""
+    if args.grid is not None:
+        x0, x1, y0, y1 = args.grid[:4]
+        nx, ny = int(args.grid[4]), int(args.grid[5])
+        if not (x0 < x1 and y0 < y1) or nx != args.grid[4] or ny != args.grid[5] or nx < 2 or ny < 2:
+            raise GatefieldError("--grid expects XMIN XMAX YMIN YMAX NX NY with XMIN < XMAX, YMIN < YMAX "
+                                 "and integers NX, NY >= 2")
+    else:
+        points = np.concatenate(support.components) if support.components else np.array([0j])
+        pad = 0.05 * max(float(np.ptp(points.real)), float(np.ptp(points.imag)), 1e-3)
+        x0, x1 = points.real.min() - pad, points.real.max() + pad
+        reach = float(np.abs(points.imag).max()) + pad
+        y0, y1 = -reach, reach
+        nx, ny = args.points, args.points + (args.points % 2)
+    return np.linspace(x0, x1, nx), np.linspace(y0, y1, ny)
+
+
+def cmd_density(args):
+    from .cells import load_cell
+    from .numerics import density, site_atoms, trace_support
+    from .validation import plot_density
+
+    cell = load_cell(args.cell)
+    found = _route_sites(cell, args, _overrides(args.set))
+    support = trace_support(found.table, cell.time)
+    x, y = _grid(args, support)
+    grid = x[None, :] + 1j * y[:, None]
+    rho = density(found.sites, grid, progress=_progress_bar("density rows"))
+    dA = (x[1] - x[0]) * (y[1] - y[0])
+    mass = float(rho.sum() * dA / found.sites.m)
+    atoms = site_atoms(found.sites)
+    if args.plot:
+        title = f"{cell.name}: density ({found.label}); grid holds {mass:.1%}"
+        try:
+            plot_density(args.plot, x, y, rho, support, atoms, cell.time, title)
+        except (OSError, ValueError) as err:
+            raise GatefieldError(f"cannot write the figure {args.plot}: {err}; use an existing folder "
+                                 "and a .png, .pdf or .svg name") from None
+        print(f"wrote {args.plot}", file=sys.stderr)
+    if args.json:
+        print(_dump({"cell": cell.name, "route": found.route, "label": found.label,
+                     "parameters": found.parameters, "x": x.tolist(), "y": y.tolist(),
+                     "density": rho.tolist(), "grid_mass": mass,
+                     "atoms": [a.to_dict() for a in atoms]}))
+        return
+    k = np.unravel_index(np.argmax(rho), rho.shape)
+    print(f"{cell.name}: density on a {len(x)} x {len(y)} grid, route {found.route} ({found.label})")
+    print(f"  Re in [{x[0]:.4g}, {x[-1]:.4g}], Im in [{y[0]:.4g}, {y[-1]:.4g}]")
+    print(f"  share of eigenvalues on the grid (Riemann sum): {mass:.4f}")
+    print(f"  largest density {rho[k]:.4g} at {x[k[1]]:.4g}{y[k[0]]:+.4g}i")
+    for a in atoms:
+        print(f"  atom at {a.location.real:.6g}{a.location.imag:+.6g}i, weight {a.weight:.4g}")
+    if not atoms:
+        print("  no atoms (no gate shuts exactly)")
+
+
+def cmd_count(args):
+    from .cells import load_cell
+    from .numerics import count_annulus, count_inside
+    from .validation import binomial_error, finite_n_spectrum, fraction_in_disc
+
+    if not args.disc and not args.annulus:
+        raise GatefieldError("give at least one region: --disc X Y R or --annulus X Y R_IN R_OUT")
+    regions = [("disc", (x, y, r)) for x, y, r in args.disc or []]
+    regions += [("annulus", (x, y, a, b)) for x, y, a, b in args.annulus or []]
+    for kind, numbers in regions:
+        if not all(math.isfinite(v) for v in numbers) or numbers[2] <= 0 or (
+                kind == "annulus" and numbers[3] <= numbers[2]):
+            raise GatefieldError(f"--{kind} {' '.join(f'{v:g}' for v in numbers)}: radii must be positive "
+                                 "(and R_IN < R_OUT) and every number finite")
+    cell = load_cell(args.cell)
+    overrides = _overrides(args.set)
+
+    def theory(sites):
+        out = []
+        for kind, v in regions:
+            c = complex(v[0], v[1])
+            out.append(count_inside(sites, c, v[2]) if kind == "disc"
+                       else count_annulus(sites, c, v[2], v[3]))
+        return np.array(out)
+
+    def empirical(eig):
+        out = []
+        for kind, v in regions:
+            c = complex(v[0], v[1])
+            inner = fraction_in_disc(eig, c, v[2])
+            out.append(inner if kind == "disc" else fraction_in_disc(eig, c, v[3]) - inner)
+        return np.array(out)
+
+    rows = []
+    if args.N is not None and args.route == "plug-in":
+        # The plug-in prediction belongs to its own snapshot: one per seed.
+        preds, sims = [], []
+        for seed in range(args.seed, args.seed + args.seeds):
+            print(f"  simulating N = {args.N} (seed {seed}) ...", file=sys.stderr)
+            spec = finite_n_spectrum(cell, overrides, args.N, seed, route="plug-in")
+            preds.append(theory(spec.sites))
+            sims.append(empirical(spec.eigenvalues))
+        predicted, label, sims = np.mean(preds, axis=0), f"plug-in, N = {args.N}, {args.seeds} seed(s)", sims
+    else:
+        found = _route_sites(cell, args, overrides)
+        predicted, label, sims = theory(found.sites), found.label, []
+        if args.N is not None:
+            for seed in range(args.seed, args.seed + args.seeds):
+                print(f"  simulating N = {args.N} (seed {seed}) ...", file=sys.stderr)
+                spec = finite_n_spectrum(cell, found.parameters, args.N, seed, route=args.route)
+                if not spec.converged:
+                    raise GatefieldError(f"the N = {args.N} network (seed {seed}) did not relax to a fixed "
+                                         "point; use --route plug-in for time-dependent states")
+                sims.append(empirical(spec.eigenvalues))
+    m = cell.m
+    for k, (kind, v) in enumerate(regions):
+        row = {"region": kind, "numbers": list(v), "theory": float(predicted[k])}
+        if sims:
+            values = np.array([s[k] for s in sims])
+            n = len(values)
+            row["simulation"] = float(values.mean())
+            row["binomial_error"] = binomial_error(row["simulation"], args.N * m * n)
+            row["seed_error"] = float(values.std(ddof=1) / math.sqrt(n)) if n > 1 else None
+        rows.append(row)
+    if args.json:
+        print(_dump({"cell": cell.name, "route": args.route, "label": label, "counts": rows}))
+        return
+    print(f"{cell.name}: share of eigenvalues in each region, route {args.route} ({label})")
+    for row in rows:
+        text = f"  {row['region']} {' '.join(f'{v:g}' for v in row['numbers'])}: theory {row['theory']:.5f}"
+        if "simulation" in row:
+            seed_error = "" if row["seed_error"] is None else f", seed scatter {row['seed_error']:.5f}"
+            text += (f"; simulation {row['simulation']:.5f} (binomial error {row['binomial_error']:.5f}"
+                     f"{seed_error})")
+        print(text)
+
+
+def cmd_figure(args):
+    from .validation.figures import FIGURES, make_figure
+
+    if args.list or args.name is None:
+        if args.name is None and not args.list:
+            raise GatefieldError("name a figure, or use --list to see them")
+        for name, figure in FIGURES.items():
+            print(f"{name:24s} {figure.claim}")
+        return
+    if args.name not in FIGURES:
+        raise GatefieldError(f"unknown figure {args.name!r}; choose from {', '.join(FIGURES)}")
+    out = Path(args.out or f"{args.name}.png")
+    if out.suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise GatefieldError(f"--out {out}: use a .png, .pdf or .svg name")
+    if not out.parent.exists():
+        raise GatefieldError(f"--out {out}: the folder {out.parent} does not exist")
+    print(f"figure {args.name}: N = {args.N}, {args.seeds} seed(s) per point"
+          + (" (quick)" if args.quick else ""), file=sys.stderr)
+    data = make_figure(args.name, N=args.N, seeds=args.seeds, out=out, jobs=args.jobs, quick=args.quick,
+                       progress=_progress_bar("theory points and networks"))
+    print(f"wrote {out} and {out.with_suffix('.json')}", file=sys.stderr)
+    if args.json:
+        print(_dump(data))
+        return
+    print(f"{args.name}: {data['claim']}")
+    for panel in data["panels"]:
+        print(f"  {panel['cell']}: {panel['title']} ({panel['route']} route, {panel['quantity']})")
+        for series in panel["series"]:
+            for row in series["points"]:
+                if "simulation" not in row:
+                    print(f"    {series['label']} {panel['vary']} = {row['value']:g}: no fixed point found "
+                          f"in {row['failed']} network(s)")
+                    continue
+                verdict = {True: "agrees", False: "DISAGREES", None: "no theory"}[row["agrees"]]
+                where = f"{series['label']} {panel['vary']} = {row['value']:g}".strip()
+                print(f"    {where}: theory {row['theory']:.4f}, N = {args.N}: {row['simulation']:.4f} "
+                      f"+- {row['error']:.4f} ({verdict}, tolerance {row['tolerance']:.4f})")
+
+
 def cmd_sweep(args):
     from .cells import load_cell
     from .numerics.sweep import sweep
@@ -346,7 +538,7 @@ def cmd_sweep(args):
             raise GatefieldError(f"--vary {name} is given twice")
         vary[name] = values
     result = sweep(cell, vary, args.quantity or ["spectral_radius"], _overrides(args.set),
-                   choice=args.solution_choice, progress=_progress_bar("sweep"))
+                   choice=args.solution_choice, progress=_progress_bar("sweep"), delta=args.delta)
     if args.plot:
         try:
             plot_sweep(args.plot, result)
@@ -438,8 +630,50 @@ def build_parser() -> argparse.ArgumentParser:
                    help="what to report (repeatable; default spectral_radius)")
     p.add_argument("--solution", dest="solution_choice", choices=["auto", "last"], default="auto",
                    help="auto: the stable solution of largest q if any, else the largest; last: the largest")
+    p.add_argument("--delta", type=_positive_float, default=0.05,
+                   help="radius about the slow point for slow_fraction (default 0.05)")
     json_arg(p)
     p.add_argument("--plot", metavar="FILE", help="save a figure")
+
+    def spectral_route_args(p, n_help):
+        p.add_argument("--route", choices=["fixed-point", "plug-in", "dmft"], default="fixed-point",
+                       help="site distribution: mean-field fixed point, a simulated snapshot (plug-in), "
+                            "or dynamical mean-field samples (dmft)")
+        p.add_argument("--solution", type=int, help="fixed-point route: index into meanfield's solutions "
+                       "(default: the last)")
+        p.add_argument("--N", type=_network_size, help=n_help)
+        p.add_argument("--seed", type=_nonnegative_int, default=0, help="simulation or sampling seed")
+
+    p = add("figure", "reproduce a founding spectral claim: theory curves over finite-N points", cmd_figure)
+    p.add_argument("name", metavar="NAME", nargs="?", help="the figure (see --list)")
+    p.add_argument("--list", action="store_true", help="list the figures and the claims they show")
+    p.add_argument("--N", type=_network_size, default=1000, help="units per network (default 1000)")
+    p.add_argument("--seeds", type=_positive_int, default=3, help="networks per point (default 3)")
+    p.add_argument("--jobs", type=_positive_int, default=1, help="processes for the simulations (default 1)")
+    p.add_argument("--quick", action="store_true", help="a few points only (a smoke run)")
+    p.add_argument("--out", metavar="FILE",
+                   help="figure file (default NAME.png; the data go in the .json beside it)")
+    json_arg(p)
+    p = add("density", "predict the eigenvalue density of the Jacobian on a grid", cmd_density)
+    cell_args(p)
+    set_arg(p)
+    spectral_route_args(p, "plug-in route: units simulated (default 1000)")
+    p.add_argument("--grid", nargs=6, type=float, metavar=("XMIN", "XMAX", "YMIN", "YMAX", "NX", "NY"),
+                   help="the grid (default: the support's bounding box, --points per side)")
+    p.add_argument("--points", type=_number_at_least(int, 2, "needs at least 2 points"), default=60,
+                   help="points per side of the default grid (default 60)")
+    json_arg(p)
+    p.add_argument("--plot", metavar="FILE", help="save a figure of the density")
+    p = add("count", "predict the share of eigenvalues in discs and annuli (contour integral)", cmd_count)
+    cell_args(p)
+    set_arg(p)
+    spectral_route_args(p, "also simulate N units and count their eigenvalues (plug-in default 1000)")
+    p.add_argument("--disc", nargs=3, type=float, action="append", metavar=("X", "Y", "R"),
+                   help="the disc |lambda - (X + iY)| < R (repeatable)")
+    p.add_argument("--annulus", nargs=4, type=float, action="append", metavar=("X", "Y", "R_IN", "R_OUT"),
+                   help="the annulus R_IN < |lambda - (X + iY)| < R_OUT (repeatable)")
+    p.add_argument("--seeds", type=_positive_int, default=1, help="with --N: networks simulated (default 1)")
+    json_arg(p)
     return parser
 
 

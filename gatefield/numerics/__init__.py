@@ -21,6 +21,17 @@ from .resolvent import (
     resolvent,
     resolvent_grid,
 )
+from .spectral import (
+    Atom,
+    accumulation_law,
+    edge_gap,
+    log_potential,
+    marginals,
+    site_atoms,
+    slow_mode_fraction,
+    slow_point,
+    step_gate_atoms,
+)
 from .support import (
     SiteTable,
     Support,
@@ -37,6 +48,8 @@ __all__ = [
     "DMFTResult", "solve_dmft", "dmft_sites", "dmft_site_table",
     "PencilSites", "ResolventResult", "fixed_point_pencil_sites", "plugin_pencil_sites", "resolvent",
     "resolvent_grid", "density", "count_inside", "count_annulus",
+    "Atom", "accumulation_law", "edge_gap", "log_potential", "marginals", "site_atoms",
+    "slow_mode_fraction", "slow_point", "step_gate_atoms",
     "MeanFieldResult", "MeanFieldSolution", "solve_mean_field", "continue_mean_field", "mean_field_map",
     "Rule", "node_rule", "sample_rule", "standard_rule", "tensor_rule",
     "SiteTable", "Support", "fixed_point_sites", "plugin_sites", "support_values", "support_rho",

@@ -16,6 +16,8 @@ from ..errors import GatefieldError
 from ..theory.spec import Cell
 from .codegen import compile_cell
 from .meanfield import solve_mean_field
+from .resolvent import fixed_point_pencil_sites
+from .spectral import edge_gap, site_atoms, slow_mode_fraction, slow_point, step_gate_atoms
 
 __all__ = ["QUANTITIES", "Sweep", "sweep"]
 
@@ -27,6 +29,10 @@ QUANTITIES = {
     "q_total": "sum of the order parameters of the chosen solution",
     "solutions": "number of mean-field solutions found",
     "unit_radius": "reach of the support's whiskers (99.9% quantile of |eig A| per unit)",
+    "edge_gap": "distance from the support's edge to the slow point (1 - radius, or -rightmost; 0: marginal)",
+    "slow_fraction": "share of eigenvalues within delta of the slow point (contour count, atoms included)",
+    "atom_weight": "share of eigenvalues in atoms of the site distribution (exactly shut gates)",
+    "limit_atom_weight": "share of eigenvalues frozen at the slow point when every gate is a step",
 }
 
 
@@ -80,7 +86,7 @@ def _pick(result, choice):
 
 
 def sweep(cell: Cell, vary: dict, quantities=("spectral_radius",), parameters: dict | None = None,
-          choice: str = "auto", progress=None, q_max: float = 50.0) -> Sweep:
+          choice: str = "auto", progress=None, q_max: float = 50.0, delta: float = 0.05) -> Sweep:
     """Sweep ``quantities`` over a grid of one or two parameters.
 
     Parameters
@@ -93,12 +99,16 @@ def sweep(cell: Cell, vary: dict, quantities=("spectral_radius",), parameters: d
     choice : {"auto", "last"}
         Which solution to report at each point.
     progress : callable(done, total), optional
+    delta : float
+        Radius about the slow point for "slow_fraction".
     """
     unknown = [q for q in quantities if q not in QUANTITIES]
     if unknown:
         raise GatefieldError(f"unknown quantity '{unknown[0]}'; choose from {', '.join(QUANTITIES)}")
     if not 1 <= len(vary) <= 2:
         raise GatefieldError(f"a sweep varies one or two parameters, got {len(vary)}")
+    if not (np.isfinite(delta) and delta > 0):
+        raise GatefieldError(f"delta must be a positive number, got {delta}")
     if choice not in ("auto", "last"):
         raise GatefieldError(f"choice must be 'auto' or 'last', got {choice!r}")
     names = tuple(vary)
@@ -126,20 +136,41 @@ def sweep(cell: Cell, vary: dict, quantities=("spectral_radius",), parameters: d
             index = (i, j) if second is not None else (i,)
             chosen = _pick(result, choice)
             if chosen is not None:
-                support = chosen.support
-                record = {
-                    "spectral_radius": support.spectral_radius,
-                    "rightmost_real": support.rightmost_real,
-                    "stable": float(chosen.stable),
-                    "q_total": chosen.total,
-                    "solutions": float(len(result.solutions)),
-                    "unit_radius": support.unit_radius,
-                }
+                record = _record(cell, compiled, result.parameters, result, chosen, delta)
                 for q in quantities:
-                    out[q][index] = record[q]
+                    out[q][index] = record[q]()
             elif "solutions" in quantities:
                 out["solutions"][index] = 0.0
             done += 1
             if progress is not None:
                 progress(done, total)
     return Sweep(cell.name, names, axes, out, choice)
+
+
+def _record(cell, compiled, values, result, chosen, delta) -> dict:
+    """Each quantity as a function, so that only the ones asked for are computed
+    (the pencil sites, for the counts, only once)."""
+    support = chosen.support
+    cache: dict = {}
+
+    def sites():
+        if "sites" not in cache:
+            cache["sites"] = fixed_point_pencil_sites(compiled, values, chosen.node_variances)
+        return cache["sites"]
+
+    def limit_atom_weight():
+        atoms = step_gate_atoms(cell, values, chosen.node_variances)
+        return sum(a.weight for a in atoms if abs(a.location - slow_point(cell.time)) < 1e-9)
+
+    return {
+        "spectral_radius": lambda: support.spectral_radius,
+        "rightmost_real": lambda: support.rightmost_real,
+        "stable": lambda: float(chosen.stable),
+        "q_total": lambda: chosen.total,
+        "solutions": lambda: float(len(result.solutions)),
+        "unit_radius": lambda: support.unit_radius,
+        "edge_gap": lambda: edge_gap(support, cell.time),
+        "slow_fraction": lambda: float(slow_mode_fraction(sites(), cell.time, [delta])[0]),
+        "atom_weight": lambda: float(sum(a.weight for a in site_atoms(sites()))),
+        "limit_atom_weight": limit_atom_weight,
+    }

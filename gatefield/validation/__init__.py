@@ -9,7 +9,7 @@ from .compare import (
     plugin_spectrum,
     validate,
 )
-from .report import plot_correlations, plot_spectrum, plot_sweep, write_report
+from .report import plot_correlations, plot_density, plot_spectrum, plot_sweep, write_report
 from .simulate import (
     FixedPointResult,
     Network,
@@ -23,10 +23,22 @@ from .simulate import (
     step,
     trajectory,
 )
+from .spectra import (
+    SPECTRAL_ROUTES,
+    FiniteSpectrum,
+    RouteSites,
+    binomial_error,
+    finite_n_spectrum,
+    fraction_in_disc,
+    route_sites,
+)
 
 __all__ = [
     "ROUTES", "Check", "SpectrumComparison", "ValidationReport", "fixed_point_spectrum",
-    "plugin_spectrum", "validate", "plot_correlations", "plot_spectrum", "plot_sweep", "write_report",
+    "plugin_spectrum", "validate", "plot_correlations", "plot_density", "plot_spectrum", "plot_sweep",
+    "write_report",
     "FixedPointResult", "Network", "find_fixed_point", "initial_state", "jacobian", "make_network",
     "nodes", "rhs", "run_to_steady_state", "step", "trajectory",
+    "SPECTRAL_ROUTES", "FiniteSpectrum", "RouteSites", "binomial_error", "finite_n_spectrum",
+    "fraction_in_disc", "route_sites",
 ]

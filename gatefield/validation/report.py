@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 
 from .compare import ValidationReport  # noqa: E402
 
-__all__ = ["plot_correlations", "plot_spectrum", "plot_sweep", "write_report"]
+__all__ = ["plot_correlations", "plot_density", "plot_spectrum", "plot_sweep", "write_report"]
 
 
 def plot_spectrum(path, support, eigenvalues=None, time="discrete", title="", route="fixed-point"):
@@ -40,6 +40,42 @@ def plot_spectrum(path, support, eigenvalues=None, time="discrete", title="", ro
     ax.set_xlabel("Re lambda")
     ax.set_ylabel("Im lambda")
     ax.set_aspect("equal", adjustable="datalim")
+    ax.legend(loc="best", fontsize=7, framealpha=0.85)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_density(path, x, y, rho, support=None, atoms=(), time="discrete", title="", eigenvalues=None):
+    """The predicted density on a grid (log colour scale), with the support's
+    boundary, atoms (marker area by weight) and optional finite-N eigenvalues."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.8))
+    positive = rho[rho > 0]
+    if positive.size:
+        from matplotlib.colors import LogNorm
+
+        norm = LogNorm(vmin=max(positive.min(), positive.max() * 1e-4), vmax=positive.max())
+        mesh = ax.pcolormesh(x, y, np.where(rho > 0, rho, np.nan), shading="nearest", norm=norm,
+                             cmap="viridis")
+        fig.colorbar(mesh, ax=ax, label="eigenvalue density (per unit, per unit area)")
+    if eigenvalues is not None and len(eigenvalues):
+        ax.plot(eigenvalues.real, eigenvalues.imag, ".", ms=1.5, color="w", alpha=0.5,
+                label=f"finite N ({len(eigenvalues)})")
+    if support is not None:
+        for k, curve in enumerate(support.components):
+            ax.plot(curve.real, curve.imag, "-", color="C3", lw=1.0, label=None if k else "support")
+    for k, atom in enumerate(atoms):
+        ax.plot([atom.location.real], [atom.location.imag], "o", mfc="none", mec="C1",
+                ms=4 + 30 * atom.weight ** 0.5, label=None if k else "atoms")
+    slow = 1.0 if time == "discrete" else 0.0
+    ax.plot([slow], [0.0], "x", color="C2", ms=8, mew=2, label="slow point")
+    ax.set_xlabel("Re lambda")
+    ax.set_ylabel("Im lambda")
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xlim(x[0], x[-1])
+    ax.set_ylim(y[0], y[-1])
     ax.legend(loc="best", fontsize=7, framealpha=0.85)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
