@@ -3,6 +3,8 @@ equations against the closed forms of section 8, against the literal
 ``2k x 2k`` equations at small eps, against direct averages outside the
 support, and (slow) against finite-N eigenvalue counts."""
 
+import importlib
+
 import numpy as np
 import pytest
 from helpers import EXACT_RTOL, ginibre_cell
@@ -335,6 +337,36 @@ def test_gru_grid_smoke(gru_setup):
     g_in, g_out = resolvent(sites, lo), resolvent(sites, hi)
     assert g_in.inside and not g_out.inside
     assert abs(g_in.g - g_out.g) < 1e-6
+
+
+
+#: The K = 2 closed forms against the general 2 x 2 matrix products: the same
+#: rational functions evaluated in a different order (observed 3e-15).
+PAIR_RTOL = 1e-12
+
+
+def test_pair_closed_forms_match_the_matrix_forms(gru_setup):
+    # The GRU has two active nodes, so Newton's method and the density use the
+    # closed forms; at arbitrary (a, b) > 0 (not only at solutions) Phi, its
+    # Jacobian, g and every derivative the density needs agree with the
+    # general K x K route.
+    # import_module: the package's ``resolvent`` attribute is the function.
+    module = importlib.import_module("gatefield.numerics.resolvent")
+    problem = module._Problem(gru_setup[-1])
+    assert problem.K == 2
+    prep = problem.extend(problem.prepare(np.array([0.5 + 0.25j, 0.3 + 0.1j, 0.7 - 0.2j])), derivative=True)
+    x = np.random.default_rng(3).uniform(0.1, 2.0, (3, 4))
+    phi, pair = problem.evaluate(prep, x)
+    phi_general, general = problem.evaluate(prep, x, general=True)
+    assert "pair" in pair and "pair" not in general
+    np.testing.assert_allclose(phi, phi_general, rtol=PAIR_RTOL, atol=0)
+    np.testing.assert_allclose(problem.jacobian(pair), problem.jacobian(general), rtol=PAIR_RTOL, atol=0)
+    np.testing.assert_allclose(problem.resolvent_value(prep, pair), problem.resolvent_value(prep, general),
+                               rtol=PAIR_RTOL, atol=0)
+    d_pair, d_general = problem.derivatives(prep, pair), problem.derivatives(prep, general)
+    for key in ("g", "dg", "grad", "dphi"):
+        np.testing.assert_allclose(d_pair[key], d_general[key], rtol=PAIR_RTOL,
+                                   atol=PAIR_RTOL * np.max(np.abs(d_general[key])))
 
 
 # -- API ------------------------------------------------------------------------------------------
