@@ -481,7 +481,7 @@ def cmd_count(args):
 
 
 def cmd_figure(args):
-    from .validation.figures import FIGURES, make_figure
+    from .validation.figures import FIGURES, figure_table, make_figure
 
     if args.list or args.name is None:
         if args.name is None and not args.list:
@@ -504,19 +504,7 @@ def cmd_figure(args):
     if args.json:
         print(_dump(data))
         return
-    print(f"{args.name}: {data['claim']}")
-    for panel in data["panels"]:
-        print(f"  {panel['cell']}: {panel['title']} ({panel['route']} route, {panel['quantity']})")
-        for series in panel["series"]:
-            for row in series["points"]:
-                if "simulation" not in row:
-                    print(f"    {series['label']} {panel['vary']} = {row['value']:g}: no fixed point found "
-                          f"in {row['failed']} network(s)")
-                    continue
-                verdict = {True: "agrees", False: "DISAGREES", None: "no theory"}[row["agrees"]]
-                where = f"{series['label']} {panel['vary']} = {row['value']:g}".strip()
-                print(f"    {where}: theory {row['theory']:.4f}, N = {args.N}: {row['simulation']:.4f} "
-                      f"+- {row['error']:.4f} ({verdict}, tolerance {row['tolerance']:.4f})")
+    print(figure_table(data))
 
 
 def cmd_sweep(args):

@@ -318,6 +318,17 @@ PACKAGE_ERRORS = {
     "--solution out of range": ["spectrum", "vanilla", "--solution", "9"],
     "--solution with plug-in": ["spectrum", "vanilla", "--route", "plug-in", "--solution", "0"],
     "directory as a cell": ["meanfield", "tests"],
+    "count without a region": ["count", "vanilla"],
+    "count with a negative radius": ["count", "vanilla", "--disc", "0", "0", "-1"],
+    "count annulus inside out": ["count", "vanilla", "--annulus", "0", "0", "0.5", "0.2"],
+    "count --solution with plug-in": ["count", "vanilla", "--route", "plug-in", "--solution", "0",
+                                      "--disc", "0", "0", "1"],
+    "density grid upside down": ["density", "vanilla", "--grid", "1", "0", "-1", "1", "10", "10"],
+    "density grid of one point": ["density", "vanilla", "--grid", "0", "1", "-1", "1", "1", "10"],
+    "figure unknown": ["figure", "nope"],
+    "figure without a name": ["figure"],
+    "figure to a text file": ["figure", "gru-reset-radius", "--out", "x.txt"],
+    "figure to a missing folder": ["figure", "gru-reset-radius", "--out", "/no/such/dir/x.png"],
 }
 
 # Each an argparse usage error (SystemExit(2)).
@@ -333,6 +344,9 @@ USAGE_ERRORS = {
     "--q-max nan": ["meanfield", "vanilla", "--q-max", "nan"],
     "--q-max inf": ["meanfield", "vanilla", "--q-max", "inf"],
     "missing cell": ["meanfield"],
+    "--disc with two numbers": ["count", "vanilla", "--disc", "0", "0"],
+    "--delta -1": ["sweep", "vanilla", "--vary", "g", "0.5", "1", "2", "--delta", "-1"],
+    "--points 1": ["density", "vanilla", "--points", "1"],
 }
 
 
@@ -538,3 +552,75 @@ def test_dmft_route_refuses_a_solution_index(capsys):
     assert cli.main(["spectrum", "gru", "--route", "dmft", "--solution", "0"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("gatefield: error:") and err.count("\n") == 1
+
+
+# -- spectral commands (issue 3) --------------------------------------------------------------
+
+#: The vanilla map at g < 1 has the zero fixed point, a single site: its
+#: Jacobian is g times a Ginibre matrix, density 1/(pi g^2) on |lam| < g.
+#: The solver reaches 1e-12; 1e-9 allows the implicit derivative's solve.
+DENSITY_RTOL = 1e-9
+
+
+def test_density_json_is_the_ginibre_value(capsys, tmp_path):
+    figure = tmp_path / "density.png"
+    code, out, _ = run(capsys, "density", "vanilla", "--set", "g=0.5", "--grid", "-0.3", "0.3", "-0.3", "0.3",
+                       "4", "4", "--json", "--plot", figure)
+    assert code == 0
+    data = json.loads(out)
+    assert data["route"] == "fixed-point"
+    assert len(data["x"]) == 4 and len(data["y"]) == 4
+    inside = [[abs(complex(x, y)) < 0.5 for x in data["x"]] for y in data["y"]]
+    for row, flags in zip(data["density"], inside):
+        for value, flag in zip(row, flags):
+            assert value == pytest.approx(1 / (math.pi * 0.25) if flag else 0.0, rel=DENSITY_RTOL)
+    assert data["atoms"] == []
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_density_default_grid_text(capsys):
+    code, out, _ = run(capsys, "density", "vanilla", "--set", "g=0.5", "--points", "6")
+    assert code == 0
+    assert "6 x 6 grid" in out and "no atoms" in out
+
+
+def test_count_json_against_ginibre_and_simulation(capsys):
+    code, out, _ = run(capsys, "count", "vanilla", "--set", "g=0.5", "--disc", "0", "0", "0.25",
+                       "--annulus", "0.1", "0.1", "0.1", "0.2", "--N", "200", "--seeds", "2", "--json")
+    assert code == 0
+    rows = json.loads(out)["counts"]
+    # Disc of radius 0.25 in a uniform disc of radius 0.5: 1/4; the annulus
+    # lies inside the support: (0.2^2 - 0.1^2) / 0.5^2.
+    assert rows[0]["theory"] == pytest.approx(0.25, abs=1e-9)
+    assert rows[1]["theory"] == pytest.approx(0.12, abs=1e-9)
+    for row in rows:
+        # 4 binomial standard errors of 400 eigenvalues (see helpers.MC_SIGMAS).
+        assert abs(row["simulation"] - row["theory"]) <= 4 * row["binomial_error"]
+
+
+def test_figure_list(capsys):
+    code, out, _ = run(capsys, "figure", "--list")
+    assert code == 0
+    names = [line.split()[0] for line in out.splitlines()]
+    assert names == ["gru-update-slow-modes", "gru-marginal-stability", "gru-reset-radius",
+                     "lstm-forget-slow-modes", "lstm-io-radius"]
+
+
+def test_sweep_reports_slow_fraction_and_edge_gap(capsys):
+    code, out, _ = run(capsys, "sweep", "vanilla", "--vary", "g", "0.5", "0.9", "2", "--quantity",
+                       "edge_gap", "--quantity", "slow_fraction", "--quantity", "limit_atom_weight",
+                       "--delta", "0.2", "--json")
+    assert code == 0
+    values = json.loads(out)["values"]
+    # Zero fixed point: a uniform disc of radius g about 0, so the edge is
+    # 1 - g from the slow point 1. At g = 0.5 no eigenvalue is within 0.2
+    # of 1; at g = 0.9 the circle |lam - 1| = 0.2 cuts a lens off the disc.
+    # That circle crosses the support's edge, where the contour rule
+    # converges like points^-2 (256 points: ~1e-6 here); 1e-5 allows it.
+    r1, r2, d = 0.9, 0.2, 1.0
+    lens = (r1 ** 2 * math.acos((d * d + r1 * r1 - r2 * r2) / (2 * d * r1))
+            + r2 ** 2 * math.acos((d * d + r2 * r2 - r1 * r1) / (2 * d * r2))
+            - 0.5 * math.sqrt((-d + r1 + r2) * (d + r1 - r2) * (d - r1 + r2) * (d + r1 + r2)))
+    assert values["edge_gap"] == pytest.approx([0.5, 0.1], abs=1e-8)
+    assert values["slow_fraction"] == pytest.approx([0.0, lens / (math.pi * r1 ** 2)], abs=1e-5)
+    assert values["limit_atom_weight"] == [0.0, 0.0]

@@ -1,0 +1,85 @@
+"""The paper-claim figures (gatefield.validation.figures).
+
+The default tests run the figure machinery on a cheap panel with a closed
+form (the vanilla map's zero fixed point: a disc of radius g, so the radius
+is g and no eigenvalue is near the slow point); the five real figures run at
+N = 400 under ``--run-long`` (minutes each) and must agree point by point.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from gatefield.errors import GatefieldError
+from gatefield.validation import figures
+from gatefield.validation.figures import FIGURES, Figure, Panel, figure_table, make_figure
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def toy(monkeypatch):
+    toy = Figure("toy", "the vanilla map's radius is g below g = 1",
+                 (Panel("zero fixed point", "vanilla", {}, "g", "spectral_radius", "fixed-point",
+                        (0.3, 0.6, 0.9), (0.3, 0.9)),
+                  Panel("zero fixed point", "vanilla", {}, "g", "slow_fraction", "fixed-point",
+                        (0.3, 0.6), (0.6,), limit=True)))
+    monkeypatch.setitem(FIGURES, "toy", toy)
+    return toy
+
+
+def test_make_figure_writes_curves_points_and_agreement(toy, tmp_path):
+    N = 300
+    data = make_figure("toy", N=N, seeds=2, out=tmp_path / "toy.png")
+    assert (tmp_path / "toy.png").read_bytes()[:8] == PNG
+    assert json.loads((tmp_path / "toy.json").read_text())["figure"] == "toy"
+    radius, slow = data["panels"]
+    curve = radius["series"][0]["theory"]
+    # The support of g * Ginibre is |lam| <= g (trace_support: 1e-8).
+    assert [c["theory"] for c in curve] == pytest.approx([0.3, 0.6, 0.9], rel=1e-8)
+    for row in radius["series"][0]["points"]:
+        assert row["seeds"] == 2 and row["failed"] == 0
+        # The largest |eigenvalue| of N = 300 lies within the edge scale.
+        assert row["tolerance"] == pytest.approx(2 * row["theory"] * math.sqrt(math.log(N) / N))
+        assert row["agrees"] is True
+    # No eigenvalue within 0.1 of 1 (the disc ends at 0.6), no gates.
+    (row,) = slow["series"][0]["points"]
+    assert row["theory"] == pytest.approx(0.0, abs=1e-12) and row["simulation"] == 0.0
+    assert [c["limit"] for c in slow["series"][0]["theory"]] == [0.0, 0.0]
+    text = figure_table(data)
+    assert "g = 0.9: theory 0.9000" in text and "DISAGREES" not in text
+
+
+def test_make_figure_quick_and_errors(toy):
+    data = make_figure("toy", N=50, seeds=1, quick=True)
+    assert [c["value"] for c in data["panels"][0]["series"][0]["theory"]] == [0.3, 0.6, 0.9]
+    with pytest.raises(GatefieldError, match="unknown figure"):
+        make_figure("nope")
+    with pytest.raises(GatefieldError, match="at least"):
+        make_figure("toy", seeds=0)
+
+
+def test_every_figure_names_real_parameters():
+    from gatefield.cells import load_cell
+
+    for figure in FIGURES.values():
+        for panel in figure.panels:
+            cell = load_cell(panel.cell)
+            for _, overrides in panel.series:
+                name = overrides.get("vary", panel.vary)
+                extra = {k: v for k, v in overrides.items() if k != "vary"}
+                cell.resolve({**panel.base, **extra, name: 1.0})  # raises on an unknown name
+            assert panel.quantity in figures.LABELS
+            assert panel.route in ("fixed-point", "plug-in")
+
+
+@pytest.mark.long
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_figure_points_agree_with_theory(name, tmp_path):
+    data = make_figure(name, N=400, seeds=3, out=tmp_path / f"{name}.png", jobs=2)
+    rows = [r for p in data["panels"] for s in p["series"] for r in s["points"] if r["agrees"] is not None]
+    assert rows
+    assert all(r["agrees"] for r in rows), figure_table(data)
