@@ -169,6 +169,10 @@ def _fixed_point_theory(panel: Panel, overrides: dict, value: float) -> dict:
     return out
 
 
+def _theory_job(job) -> dict:
+    return _fixed_point_theory(*job)
+
+
 def _simulate(job) -> dict:
     """One network: its finite-N quantity (and the plug-in prediction)."""
     panel, overrides, value, N, seed = job
@@ -268,24 +272,27 @@ def make_figure(name: str, N: int = 1000, seeds: int = 3, out=None, jobs: int = 
     total = len(theory_jobs) + len(jobs_list)
     done = 0
     tick = progress or (lambda *a: None)
+    tasks = [(k, s, _theory_job, (figure.panels[k], figure.panels[k].series[s][1], v))
+             for k, s, v in theory_jobs]
+    tasks += [(k, s, _simulate, job) for k, s, job in jobs_list]
     theory: dict = {}
-    for k, s, v in theory_jobs:
-        panel = figure.panels[k]
-        theory.setdefault((k, s), []).append(_fixed_point_theory(panel, panel.series[s][1], v))
+    results: dict = {}
+
+    def collect(task, value):
+        nonlocal done
+        k, s, func, _ = task
+        (theory if func is _theory_job else results).setdefault((k, s), []).append(value)
         done += 1
         tick(done, total)
-    results: dict = {}
+
     if jobs == 1:
-        for k, s, job in jobs_list:
-            results.setdefault((k, s), []).append(_simulate(job))
-            done += 1
-            tick(done, total)
+        for task in tasks:
+            collect(task, task[2](task[3]))
     else:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for (k, s, _), res in zip(jobs_list, pool.map(_simulate, [j for *_, j in jobs_list])):
-                results.setdefault((k, s), []).append(res)
-                done += 1
-                tick(done, total)
+            futures = [pool.submit(task[2], task[3]) for task in tasks]
+            for task, future in zip(tasks, futures):
+                collect(task, future.result())
     data = {"figure": name, "claim": figure.claim, "N": N, "seeds": seeds, "delta": DELTA, "panels": []}
     for k, panel in enumerate(figure.panels):
         m = load_cell(panel.cell).m
