@@ -14,6 +14,7 @@ from gatefield.numerics.resolvent import count_inside, fixed_point_pencil_sites
 from gatefield.numerics.spectral import (
     accumulation_law,
     log_potential,
+    marginal_window,
     marginals,
     site_atoms,
     slow_mode_fraction,
@@ -213,3 +214,12 @@ def test_site_atoms_of_sigmoid_gates_are_empty():
     cell, values, sol = _gru_fixed_point(dict(g_h=1.6, alpha_r=2.0, beta_h=0.4))
     sites = fixed_point_pencil_sites(compile_cell(cell), values, sol.node_variances)
     assert site_atoms(sites) == ()
+
+
+def test_marginal_window_finds_runs_of_touching():
+    values = np.arange(7.0)
+    gaps = np.array([0.2, 1e-4, 0.0, -5e-4, -0.1, np.nan, 0.0])
+    assert marginal_window(values, gaps) == [(1.0, 3.0), (6.0, 6.0)]
+    assert marginal_window(values, np.full(7, 0.5)) == []
+    with pytest.raises(SolverError, match="same length"):
+        marginal_window(values, gaps[:3])

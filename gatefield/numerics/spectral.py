@@ -44,6 +44,7 @@ __all__ = [
     "slow_mode_fraction",
     "accumulation_law",
     "edge_gap",
+    "marginal_window",
     "marginals",
     "log_potential",
 ]
@@ -255,6 +256,47 @@ def edge_gap(support, time: str) -> float:
     if time == "discrete":
         return 1.0 - support.spectral_radius
     return -support.rightmost_real
+
+
+#: ``|edge_gap|`` at most this counts as touching the slow point. A sigmoid
+#: gate never shuts, so at finite gain the edge approaches the slow point
+#: exponentially in the gain (``1 - z_min`` with ``z_min ~ exp(-8.5 alpha
+#: sqrt(q))`` over the quadrature's range) rather than reaching it.
+MARGINAL_TOL = 1e-3
+
+
+def marginal_window(values, gaps, tol: float = MARGINAL_TOL) -> list:
+    """Parameter intervals where the support's edge touches the slow point.
+
+    Parameters
+    ----------
+    values : 1-D array
+        The swept parameter (increasing).
+    gaps : 1-D array
+        :func:`edge_gap` at each value (``nan`` where there was no solution).
+    tol : float
+
+    Returns
+    -------
+    list of (first, last)
+        The first and last grid values of each run of ``|gap| <= tol``; the
+        true window extends up to one grid step beyond each end.
+    """
+    v = np.asarray(values, dtype=float)
+    g = np.asarray(gaps, dtype=float)
+    if v.shape != g.shape or v.ndim != 1:
+        raise SolverError("values and gaps must be 1-D arrays of the same length")
+    touching = np.isfinite(g) & (np.abs(g) <= tol)
+    out, start = [], None
+    for k, flag in enumerate(touching):
+        if flag and start is None:
+            start = k
+        if not flag and start is not None:
+            out.append((float(v[start]), float(v[k - 1])))
+            start = None
+    if start is not None:
+        out.append((float(v[start]), float(v[-1])))
+    return out
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from ..errors import GatefieldError
 from ..numerics.codegen import compile_cell
 from ..numerics.meanfield import solve_mean_field
 from ..numerics.resolvent import count_inside, fixed_point_pencil_sites
-from ..numerics.spectral import slow_point, step_gate_atoms
+from ..numerics.spectral import marginal_window, slow_point, step_gate_atoms
 from ..numerics.support import trace_support
 from .spectra import binomial_error, finite_n_spectrum, fraction_in_disc
 
@@ -308,8 +308,12 @@ def make_figure(name: str, N: int = 1000, seeds: int = 3, out=None, jobs: int = 
                     row["theory"] = match[0]["theory"] if match else _fixed_point_theory(
                         panel, overrides, row["value"])["theory"]
                 row["tolerance"], row["agrees"] = _agreement(panel, row, N)
-            entry["series"].append({"label": label, "overrides": overrides, "theory": curve,
-                                    "points": points})
+            series = {"label": label, "overrides": overrides, "theory": curve, "points": points}
+            if panel.quantity == "spectral_radius" and curve and load_cell(panel.cell).time == "discrete":
+                # Where the edge sits on the slow point 1 (marginal stability).
+                series["marginal_window"] = marginal_window([c["value"] for c in curve],
+                                                            [1.0 - c["theory"] for c in curve])
+            entry["series"].append(series)
         data["panels"].append(entry)
     if out is not None:
         _plot(figure, data, Path(out))
@@ -350,6 +354,9 @@ def _plot(figure: Figure, data: dict, path: Path):
                 x = [c["value"] for c in curve]
                 ax.plot(x, [c["theory"] for c in curve], "-", color=color,
                         label=f"theory {label}".strip())
+                for k, (lo, hi) in enumerate(series.get("marginal_window", [])):
+                    ax.axvspan(lo, hi, color=color, alpha=0.12, lw=0,
+                               label=None if k else f"marginal: radius within 1e-3 of 1 {label}".strip())
                 if any("limit" in c for c in curve):
                     ax.plot(x, [c.get("limit", np.nan) for c in curve], ":", color=color,
                             label="step-gate limit (atom at the slow point)")
@@ -383,6 +390,9 @@ def figure_table(data: dict) -> str:
     for panel in data["panels"]:
         lines.append(f"  {panel['cell']}: {panel['title']} ({panel['route']} route, {panel['quantity']})")
         for series in panel["series"]:
+            for lo, hi in series.get("marginal_window", []):
+                lines.append(f"    {series['label']}: edge on the slow point for {panel['vary']} in "
+                             f"[{lo:g}, {hi:g}] (theory grid)".replace("    : ", "    "))
             for row in series["points"]:
                 where = f"{series['label']} {panel['vary']} = {row['value']:g}".strip()
                 if "simulation" not in row:
