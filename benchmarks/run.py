@@ -15,10 +15,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_density  # noqa: E402
 import bench_meanfield  # noqa: E402
 import bench_support  # noqa: E402
 
-BENCHMARKS = {"meanfield": bench_meanfield.main, "support": bench_support.main}
+BENCHMARKS = {"meanfield": bench_meanfield.main, "support": bench_support.main, "density": bench_density.main}
 
 
 def main(argv=None) -> int:
