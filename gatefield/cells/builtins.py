@@ -17,7 +17,7 @@ from sympy import tanh
 from ..theory.functions import sigmoid
 from ..theory.spec import Cell, CellBuilder
 
-__all__ = ["vanilla", "rate", "gru", "gru_torch", "cgru", "lstm", "minimal_rnn", "BUILTINS"]
+__all__ = ["vanilla", "rate", "gru", "gru_torch", "cgru", "gated", "lstm", "minimal_rnn", "BUILTINS"]
 
 
 def _gate(b: CellBuilder, name: str, coupling: str, argument, alpha=1.0, beta=0.0):
@@ -112,6 +112,51 @@ def cgru() -> Cell:
     return b.build()
 
 
+def gated() -> Cell:
+    """Continuous-time gated network with dynamical gates (Can, Krishnamurthy and Schwab 2020).
+
+    ``dh/dt = sigma_z * (-h + g_h (J_h @ (sigma_r * tanh(h))))``,
+    ``tau_z dz/dt = -z + J_z @ tanh(h)``,
+    ``tau_r dr/dt = -r + J_r @ tanh(h)``,
+    ``sigma_z = sigmoid(alpha_z z + beta_z)``, ``sigma_r = sigmoid(alpha_r r + beta_r)``.
+
+    The gates follow the shared convention (a large positive bias opens a
+    gate) with the gate variables ``z``, ``r`` low-pass filtering their
+    inputs over the times ``tau_z``, ``tau_r`` (both must be positive; the
+    defaults, 1, are the leak time of ``h``). Gates and candidate read
+    ``phi(h) = tanh(h)`` through the couplings, as in the paper's
+    Eqs. (1)-(3) (Phys. Rev. X 10, 021041). A closed update gate
+    (``sigma_z -> 0``) freezes ``h``; ``sigma_z = 1``, ``sigma_r = 1`` is the
+    rate network ``dh/dt = -h + g_h J_h @ tanh(h)`` (:func:`rate`).
+
+    Limit ``tau_z, tau_r -> 0``: ``z = J_z @ tanh(h)``, ``r = J_r @ tanh(h)``
+    and the cell becomes the continuous-time GRU in rate (pre-activation)
+    form ``dh/dt = sigmoid(alpha_z (J_z @ tanh(h)) + beta_z) * (-h + g_h
+    (J_h @ (sigmoid(alpha_r (J_r @ tanh(h)) + beta_r) * tanh(h))))``. That
+    is *not* :func:`cgru`, the activity form, whose gates read ``J @ h`` and
+    whose candidate is ``tanh(g_h (J_h @ (r h)) + beta_h)``; without gates
+    the two are the two usual ways of writing the same rate network
+    (``x = J @ tanh(h)`` versus ``h``), but with state-dependent gates no
+    change of variables maps one onto the other.
+    """
+    b = CellBuilder("gated", "continuous",
+                    description="continuous-time gated network with dynamical gates (Can, Krishnamurthy, "
+                    "Schwab 2020); dh/dt = sigma_z (-h + g_h J_h (sigma_r tanh h))")
+    h = b.state("h")
+    z = b.state("z")
+    r = b.state("r")
+    alpha_z, beta_z = b.parameter("alpha_z", 1.0), b.parameter("beta_z", 0.0)
+    alpha_r, beta_r = b.parameter("alpha_r", 1.0), b.parameter("beta_r", 0.0)
+    g_h = b.parameter("g_h", 3.0)
+    tau_z, tau_r = b.parameter("tau_z", 1.0), b.parameter("tau_r", 1.0)
+    sigma_z = b.define("sigma_z", sigmoid(alpha_z * z + beta_z))
+    sigma_r = b.define("sigma_r", sigmoid(alpha_r * r + beta_r))
+    b.update(h, sigma_z * (-h + g_h * b.couple("J_h", sigma_r * tanh(h))))
+    b.update(z, (-z + b.couple("J_z", tanh(h))) / tau_z)
+    b.update(r, (-r + b.couple("J_r", tanh(h))) / tau_r)
+    return b.build()
+
+
 def lstm() -> Cell:
     """LSTM with state ``(c, h)``.
 
@@ -157,6 +202,7 @@ BUILTINS = {
     "gru": gru,
     "gru_torch": gru_torch,
     "cgru": cgru,
+    "gated": gated,
     "lstm": lstm,
     "minimal_rnn": minimal_rnn,
 }
