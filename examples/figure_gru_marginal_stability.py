@@ -8,8 +8,9 @@ it the only fixed point is ``h = 0``, where every gate sits at
 ``sigmoid(beta_z)`` and the radius is below 1; above it the bulk leaves the
 unit circle. With ``alpha_z = 1`` the radius crosses 1 without lingering. The
 finite-N fixed points are found with the update gate held at a constant 0.12
-(a GRU's fixed points do not depend on it) and the Jacobian is taken at the
-target gate.
+(a GRU's fixed points do not depend on it), at ``g_h = 3`` by relaxation and
+at the other gains by Newton continuation of that branch; the Jacobian is
+taken at the target gate.
 
 Runtime: several minutes at the default N = 1000 and 3 seeds (each point
 relaxes a network and solves its eigenproblem; ``--jobs`` runs networks in

@@ -3,8 +3,10 @@
 The reset gate multiplies the state inside the candidate,
 ``h_tilde = tanh(g_h J_h @ (r h) + beta_h)``: its bias ``beta_r`` scales the
 effective gain, and the spectral radius follows it through 1. Left: the
-fixed point of largest ``q`` at ``g_h = 2.5`` (zero below ``beta_r`` of about
--0.5); right: the chaotic state at ``g_h = 3`` on the plug-in route.
+fixed point of largest ``q`` at ``g_h = 2.5`` (the zero one below ``beta_r``
+of about -0.5); finite-N fixed points exist only where it is stable, so the
+points stop where the curve crosses 1. Right: the chaotic state at
+``g_h = 3`` on the plug-in route, across the whole range.
 
 Runtime: several minutes at the default N = 1000 and 3 seeds (each point
 relaxes a network and solves its eigenproblem; ``--jobs`` runs networks in

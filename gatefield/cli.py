@@ -278,6 +278,8 @@ def cmd_validate(args):
             Path(args.out).mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise GatefieldError(f"cannot write the report to {args.out}: {err.strerror}") from None
+    if args.dynamics:
+        return _validate_dynamics(cell, overrides, args)
     print(f"validating {cell.name}: N = {args.N}, {args.seeds} seed(s)", file=sys.stderr)
     report = validate(cell, overrides, N=args.N, seeds=args.seeds, progress=_progress("seed"))
     if args.out:
@@ -294,6 +296,39 @@ def cmd_validate(args):
         mark = "PASS" if c.passed else "FAIL"
         print(f"  [{mark}] {c.quantity}: theory {c.theory:.6g}, simulation {c.simulation:.6g}, "
               f"tolerance {c.tolerance:.3g}")
+    print("all checks passed" if report.passed else "some checks failed")
+
+
+def _validate_dynamics(cell, overrides, args):
+    from .validation.dynamics import plot_dynamics, validate_dynamics
+
+    print(f"validating the dynamics of {cell.name}: DMFT, then N = {args.N}, {args.seeds} seed(s)",
+          file=sys.stderr)
+    report = validate_dynamics(cell, overrides, N=args.N, seeds=args.seeds,
+                               lyapunov_steps=args.lyapunov_steps, progress=_progress("seed"),
+                               dmft_progress=_dmft_progress)
+    if args.out:
+        out = Path(args.out)
+        try:
+            (out / "dynamics.json").write_text(_dump(report.to_json()) + "\n")
+            plot_dynamics(out / "correlations.png", report)
+        except OSError as err:
+            raise GatefieldError(f"cannot write the report to {args.out}: {err.strerror}") from None
+        print(f"wrote {out / 'dynamics.json'}, {out / 'correlations.png'}", file=sys.stderr)
+    if args.json:
+        print(_dump(report.to_json()))
+        return
+    sim = report.simulated
+    print(f"{cell.name}: dynamics, DMFT ({report.dmft.status}, "
+          f"{'static' if report.dmft.static else 'time-dependent'}) against N = {sim.N}, {sim.seeds} seed(s)")
+    for c in report.checks:
+        mark = "PASS" if c.passed else "FAIL"
+        print(f"  [{mark}] {c.quantity}: theory {c.theory:.6g}, simulation {c.simulation:.6g}, "
+              f"tolerance {c.tolerance:.3g}")
+    if sim.lyapunov is not None:
+        error = "" if sim.lyapunov_error is None else f" +- {sim.lyapunov_error:.2g}"
+        print(f"  maximal Lyapunov exponent (QR, simulation): {sim.lyapunov:.4g}{error}"
+              f" per {'step' if cell.time == 'discrete' else 'unit time'}")
     print("all checks passed" if report.passed else "some checks failed")
 
 
@@ -595,7 +630,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--N", type=_network_size, default=1000, help="units per network (default 1000)")
     p.add_argument("--seeds", type=_positive_int, default=3, help="coupling draws (default 3)")
     json_arg(p)
-    p.add_argument("--out", metavar="DIR", help="write report.json and spectrum.png to DIR")
+    p.add_argument("--out", metavar="DIR", help="write report.json and spectrum.png to DIR "
+                   "(with --dynamics: dynamics.json and correlations.png)")
+    p.add_argument("--dynamics", action="store_true",
+                   help="check the dynamical mean-field theory (moments, correlation functions) instead")
+    p.add_argument("--lyapunov-steps", type=_nonnegative_int, default=0,
+                   help="with --dynamics: also the QR Lyapunov exponent over this many steps")
     p = add("dmft", "solve the dynamical mean-field theory of a time-dependent state", cmd_dmft)
     cell_args(p)
     set_arg(p)

@@ -30,6 +30,7 @@ from .spectral import (
     marginals,
     site_atoms,
     slow_mode_fraction,
+    slow_mode_sites,
     slow_point,
     step_gate_atoms,
 )
@@ -50,7 +51,7 @@ __all__ = [
     "PencilSites", "ResolventResult", "fixed_point_pencil_sites", "plugin_pencil_sites", "resolvent",
     "resolvent_grid", "density", "count_inside", "count_annulus",
     "Atom", "accumulation_law", "edge_gap", "log_potential", "marginal_window", "marginals", "site_atoms",
-    "slow_mode_fraction", "slow_point", "step_gate_atoms",
+    "slow_mode_fraction", "slow_mode_sites", "slow_point", "step_gate_atoms",
     "MeanFieldResult", "MeanFieldSolution", "solve_mean_field", "continue_mean_field", "mean_field_map",
     "Rule", "node_rule", "sample_rule", "standard_rule", "tensor_rule",
     "SiteTable", "Support", "fixed_point_sites", "plugin_sites", "support_values", "support_rho",

@@ -16,8 +16,7 @@ from ..errors import GatefieldError
 from ..theory.spec import Cell
 from .codegen import compile_cell
 from .meanfield import solve_mean_field
-from .resolvent import fixed_point_pencil_sites
-from .spectral import edge_gap, site_atoms, slow_mode_fraction, slow_point, step_gate_atoms
+from .spectral import edge_gap, site_atoms, slow_mode_fraction, slow_mode_sites, slow_point, step_gate_atoms
 
 __all__ = ["QUANTITIES", "Sweep", "sweep"]
 
@@ -155,7 +154,7 @@ def _record(cell, compiled, values, result, chosen, delta) -> dict:
 
     def sites():
         if "sites" not in cache:
-            cache["sites"] = fixed_point_pencil_sites(compiled, values, chosen.node_variances)
+            cache["sites"] = slow_mode_sites(cell, compiled, values, chosen.node_variances)
         return cache["sites"]
 
     def limit_atom_weight():

@@ -36,9 +36,10 @@ from ..cells import load_cell
 from ..errors import GatefieldError
 from ..numerics.codegen import compile_cell
 from ..numerics.meanfield import solve_mean_field
-from ..numerics.resolvent import count_inside, fixed_point_pencil_sites
-from ..numerics.spectral import marginal_window, slow_point, step_gate_atoms
+from ..numerics.resolvent import count_inside
+from ..numerics.spectral import marginal_window, slow_mode_sites, slow_point, step_gate_atoms
 from ..numerics.support import trace_support
+from . import simulate
 from .spectra import binomial_error, finite_n_spectrum, fraction_in_disc
 
 __all__ = ["Panel", "Figure", "FIGURES", "make_figure", "figure_table"]
@@ -50,6 +51,10 @@ DELTA = 0.1
 #: iteration that also reaches fixed points that are unstable at the target
 #: gate setting (as long as the continuous-time flow is stable there).
 GRU_RELAX = {"alpha_z": 0.0, "beta_z": -2.0}
+#: Largest parameter step of the Newton continuation of a fixed-point branch.
+CONTINUATION_STEP = 0.05
+#: A fixed point with a mean squared state below this is the zero one.
+ZERO_STATE = 1e-10
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,15 @@ class Panel:
     relax : dict
         Fixed-point route: overrides used only to *find* fixed points (see
         :data:`GRU_RELAX`).
+    continuation : float or None
+        Fixed-point route: find the fixed point at this value by relaxation,
+        then follow that branch to the simulated values on either side by
+        Newton's method in steps of ``CONTINUATION_STEP`` (for fixed points
+        that no relaxation reaches; start where relaxation finds the branch
+        the mean field describes, not the zero fixed point). Where a finite-N
+        branch folds, relaxation from the last state finds a neighbouring
+        non-zero fixed point; reaching the zero one ends the branch, and
+        values beyond get the fixed point plain relaxation finds there.
     limit : bool
         Also draw the step-gate (large-gain) atom weight at the slow point.
     """
@@ -82,6 +96,7 @@ class Panel:
     series: tuple = (("", {}),)
     relax: dict = field(default_factory=dict)
     limit: bool = False
+    continuation: float | None = None
 
 
 @dataclass(frozen=True)
@@ -114,13 +129,13 @@ FIGURES = {f.name: f for f in (
            "a large update-gate gain pins the edge of the spectrum at the slow point 1 (marginal "
            "stability) for candidate gains in a window, and not outside it",
            (Panel("fixed point of largest q", "gru", {}, "g_h", "spectral_radius", "fixed-point",
-                  _lin(1.0, 4.0, 25), (1.5, 2.5, 3.0, 3.5),
+                  _lin(1.0, 4.0, 25), (1.5, 3.0, 3.25, 3.5),
                   series=(("alpha_z = 1", {"alpha_z": 1.0}), ("alpha_z = 16", {"alpha_z": 16.0})),
-                  relax=GRU_RELAX),)),
+                  relax=GRU_RELAX, continuation=3.0),)),
     Figure("gru-reset-radius",
            "the GRU reset gate sets the spectral radius",
            (Panel("fixed point of largest q (g_h=2.5)", "gru", {"g_h": 2.5}, "beta_r", "spectral_radius",
-                  "fixed-point", _lin(-2.0, 2.0, 17), (-2.0, -1.0, 0.0, 1.0, 2.0), relax=GRU_RELAX),
+                  "fixed-point", _lin(-2.0, 2.0, 17), (-2.0, -1.5, -1.0, -0.75), relax=GRU_RELAX),
             Panel("chaotic state (g_h=3), plug-in", "gru", {"g_h": 3.0}, "beta_r", "spectral_radius",
                   "plug-in", (), (-1.0, 0.0, 1.0, 2.0, 3.0)))),
     Figure("lstm-forget-slow-modes",
@@ -161,7 +176,7 @@ def _fixed_point_theory(panel: Panel, overrides: dict, value: float) -> dict:
     if panel.quantity == "spectral_radius":
         out["theory"] = chosen.support.spectral_radius
     else:
-        sites = fixed_point_pencil_sites(compile_cell(cell), result.parameters, chosen.node_variances)
+        sites = slow_mode_sites(cell, compile_cell(cell), result.parameters, chosen.node_variances)
         out["theory"] = count_inside(sites, slow_point(cell.time), DELTA)
     if panel.limit:
         atoms = step_gate_atoms(cell, result.parameters, chosen.node_variances)
@@ -173,6 +188,66 @@ def _theory_job(job) -> dict:
     return _fixed_point_theory(*job)
 
 
+def _branch(job) -> list:
+    """One network followed along the simulated values by Newton continuation
+    of its fixed point (``Panel.continuation``)."""
+    panel, overrides, values, N, seed = job
+    cell = load_cell(panel.cell)
+    start = float(panel.continuation)
+
+    def network(x, relax=True):
+        params = cell.resolve(_params(panel, overrides, float(x)))
+        return simulate.make_network(cell, N, seed, {**params, **panel.relax} if relax else params)
+
+    search = network(start)
+    origin = simulate.find_fixed_point(search, simulate.initial_state(search, seed))
+    out = []
+    for side in ([v for v in values if v >= start], [v for v in values if v < start][::-1]):
+        state, previous = (origin.state if origin.converged else None), start
+        for value in side:
+            converged = False
+            if state is not None:
+                steps = max(1, int(math.ceil(abs(value - previous) / CONTINUATION_STEP)))
+                for x in np.linspace(previous, value, steps + 1)[1:]:
+                    fp = simulate.find_fixed_point(network(x), state, relax_steps=0)
+                    if not fp.converged:
+                        # A fold of this finite-N branch: relax from here to a
+                        # neighbouring non-zero fixed point instead.
+                        fp = simulate.find_fixed_point(network(x), state)
+                    if not fp.converged or float(np.mean(fp.state ** 2)) < ZERO_STATE:
+                        state = None
+                        break
+                    state, previous = fp.state, float(x)
+                converged = state is not None
+            if not converged:  # off the branch: the fixed point relaxation finds here
+                search = network(value)
+                fp = simulate.find_fixed_point(search, simulate.initial_state(search, seed))
+                converged, state = fp.converged, None
+                if converged:
+                    eig = np.linalg.eigvals(simulate.jacobian(network(value, relax=False), fp.state))
+            row = {"value": value, "seed": seed, "converged": converged}
+            if converged:
+                if state is not None:
+                    eig = np.linalg.eigvals(simulate.jacobian(network(value, relax=False), state))
+                row.update(_quantity(panel, cell, eig, None))
+            out.append(row)
+    return out
+
+
+def _quantity(panel, cell, eig, spec) -> dict:
+    out = {}
+    if panel.quantity == "spectral_radius":
+        out["simulation"] = float(np.max(np.abs(eig)))
+    else:
+        out["simulation"] = fraction_in_disc(eig, slow_point(cell.time), DELTA)
+    if spec is not None and spec.sites is not None:  # plug-in: the prediction from this snapshot
+        if panel.quantity == "spectral_radius":
+            out["theory"] = trace_support(spec.table, cell.time).spectral_radius
+        else:
+            out["theory"] = count_inside(spec.sites, slow_point(cell.time), DELTA)
+    return out
+
+
 def _simulate(job) -> dict:
     """One network: its finite-N quantity (and the plug-in prediction)."""
     panel, overrides, value, N, seed = job
@@ -180,18 +255,8 @@ def _simulate(job) -> dict:
     params = _params(panel, overrides, value)
     spec = finite_n_spectrum(cell, params, N, seed, panel.route, relax=panel.relax or None)
     out = {"value": value, "seed": seed, "converged": spec.converged}
-    if not spec.converged:
-        return out
-    eig = spec.eigenvalues
-    if panel.quantity == "spectral_radius":
-        out["simulation"] = float(np.max(np.abs(eig)))
-    else:
-        out["simulation"] = fraction_in_disc(eig, slow_point(cell.time), DELTA)
-    if spec.sites is not None:  # plug-in: the prediction from this snapshot
-        if panel.quantity == "spectral_radius":
-            out["theory"] = trace_support(spec.table, cell.time).spectral_radius
-        else:
-            out["theory"] = count_inside(spec.sites, slow_point(cell.time), DELTA)
+    if spec.converged:
+        out.update(_quantity(panel, cell, spec.eigenvalues, spec))
     return out
 
 
@@ -268,20 +333,27 @@ def make_figure(name: str, N: int = 1000, seeds: int = 3, out=None, jobs: int = 
                                                                       len(theory_values) - 1}))
         for s, (_, overrides) in enumerate(panel.series):
             theory_jobs += [(k, s, v) for v in theory_values]
-            jobs_list += [(k, s, (panel, overrides, v, N, seed)) for v in sim_values for seed in range(seeds)]
+            if panel.continuation is not None:
+                jobs_list += [(k, s, (panel, overrides, tuple(sorted(sim_values)), N, seed))
+                              for seed in range(seeds)]
+            else:
+                jobs_list += [(k, s, (panel, overrides, v, N, seed)) for v in sim_values
+                              for seed in range(seeds)]
     total = len(theory_jobs) + len(jobs_list)
     done = 0
     tick = progress or (lambda *a: None)
     tasks = [(k, s, _theory_job, (figure.panels[k], figure.panels[k].series[s][1], v))
              for k, s, v in theory_jobs]
-    tasks += [(k, s, _simulate, job) for k, s, job in jobs_list]
+    tasks += [(k, s, _simulate if figure.panels[k].continuation is None else _branch, job)
+              for k, s, job in jobs_list]
     theory: dict = {}
     results: dict = {}
 
     def collect(task, value):
         nonlocal done
         k, s, func, _ = task
-        (theory if func is _theory_job else results).setdefault((k, s), []).append(value)
+        target = (theory if func is _theory_job else results).setdefault((k, s), [])
+        target.extend(value) if func is _branch else target.append(value)
         done += 1
         tick(done, total)
 
