@@ -338,10 +338,30 @@ def cmd_dmft(args):
     from .validation import plot_correlations
 
     cell = load_cell(args.cell)
-    result = solve_dmft(cell, _overrides(args.set), samples=args.samples, iterations=args.iterations,
-                        seed=args.seed, start=args.start, progress=_dmft_progress)
-    print(file=sys.stderr)
+    overrides = _overrides(args.set)
+    if args.method == "annealed":
+        return _dmft_annealed(cell, overrides, args)
+    if args.method == "fourier":
+        from .numerics import solve_dmft_fourier
+
+        result = solve_dmft_fourier(cell, overrides, start=args.start)
+    else:
+        result = solve_dmft(cell, overrides, samples=args.samples, iterations=args.iterations,
+                            seed=args.seed, start=args.start, progress=_dmft_progress)
+        print(file=sys.stderr)
     results = result if isinstance(result, tuple) else (result,)
+    exponents = {}
+    if args.lyapunov:
+        for r in results:
+            if args.method == "fourier":
+                exponents[r.start] = {"exponent": r.lyapunov, "stderr": 0.0, "method": "Schroedinger"}
+            else:
+                from .numerics import dmft_lyapunov
+
+                print(f"  linearized two-replica DMFT ({r.start} start) ...", file=sys.stderr)
+                ly = dmft_lyapunov(cell, overrides, dmft=r, seed=args.seed)
+                exponents[r.start] = {"exponent": ly.exponent, "stderr": ly.stderr,
+                                      "method": f"two-replica, {ly.status}"}
     if args.plot:
         try:
             plot_correlations(args.plot, results)
@@ -349,17 +369,26 @@ def cmd_dmft(args):
             raise GatefieldError(f"cannot write the figure {args.plot}: {err}") from None
         print(f"wrote {args.plot}", file=sys.stderr)
     if args.json:
-        print(_dump([r.to_json() for r in results] if len(results) > 1 else results[0].to_json()))
+        data = [r.to_json() for r in results]
+        for d, r in zip(data, results):
+            if r.start in exponents:
+                d["lyapunov"] = exponents[r.start]
+        print(_dump(data if len(data) > 1 else data[0]))
         return
     for r in results:
         kind = "static" if r.static else "time-dependent"
-        print(f"{cell.name}: DMFT from a {r.start} start: {kind}; {r.status} after {r.iterations} "
-              f"iterations (residual {r.residual:.2e})")
+        print(f"{cell.name}: DMFT ({args.method}) from a {r.start} start: {kind}; {r.status} after "
+              f"{r.iterations} iterations (residual {r.residual:.2e})")
+        errors = getattr(r, "moment_errors", {})
         for name, value in r.moments.items():
-            error = r.moment_errors.get(name, float("nan"))
-            print(f"  {name} = {value:.6g} +- {error:.2g}")
+            error = errors.get(name)
+            print(f"  {name} = {value:.6g}" + ("" if error is None else f" +- {error:.2g}"))
         for name, t in r.decay_time.items():
             print(f"  decay time of C[{name}]: {t:.4g}")
+        if r.start in exponents:
+            e = exponents[r.start]
+            print(f"  maximal Lyapunov exponent ({e['method']}): {e['exponent']:.4g} +- {e['stderr']:.2g} "
+                  f"per {'step' if cell.time == 'discrete' else 'unit time'}")
 
 
 def _route_sites(cell, args, overrides):
@@ -542,6 +571,41 @@ def cmd_figure(args):
     print(figure_table(data))
 
 
+def _dmft_annealed(cell, overrides, args):
+    from .numerics.dmft import solve_dmft
+
+    """Weights redrawn every step: the annealed theory, and with --N the
+    untied simulation it describes (and the tied DMFT, for the gap)."""
+    from .numerics import solve_annealed
+
+    if cell.time != "discrete":
+        raise GatefieldError("the annealed mode is for discrete-time cells; use --method sampling")
+    annealed = solve_annealed(cell, overrides, samples=max(args.samples, 10_000), seed=args.seed)
+    rows = {"annealed theory": (annealed.moments, annealed.moment_errors)}
+    if args.N is not None:
+        from .validation import simulate_untied
+
+        print(f"  simulating N = {args.N} with weights redrawn every step ...", file=sys.stderr)
+        untied = simulate_untied(cell, args.N, 400, parameters=overrides, burn_in=200,
+                                 weight_seed=args.seed, state_seed=args.seed)
+        rows[f"untied simulation, N = {args.N}"] = (untied.moments, untied.moment_errors)
+        print("  solving the tied-weights DMFT for comparison ...", file=sys.stderr)
+        tied = solve_dmft(cell, overrides, samples=args.samples, seed=args.seed, progress=_dmft_progress)
+        print(file=sys.stderr)
+        tied = tied[0] if isinstance(tied, tuple) else tied
+        rows["tied DMFT (fixed weights)"] = (tied.moments, tied.moment_errors)
+    if args.json:
+        print(_dump({"cell": cell.name, "parameters": annealed.parameters, "status": annealed.status,
+                     "rows": {k: {"moments": m, "errors": e} for k, (m, e) in rows.items()}}))
+        return
+    print(f"{cell.name}: annealed mode (weights redrawn every step), {annealed.status}")
+    keys = [k for k in annealed.moments if all(k in m for m, _ in rows.values())]
+    print("  " + f"{'moment':18s}" + "".join(f"{label:>30s}" for label in rows))
+    for key in keys:
+        cells = "".join(f"{m[key]:>18.5g} +- {e.get(key, float('nan')):<8.2g}" for m, e in rows.values())
+        print(f"  {key:18s}{cells}")
+
+
 def cmd_sweep(args):
     from .cells import load_cell
     from .numerics.sweep import sweep
@@ -644,6 +708,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", choices=["large", "small", "both"], default="large",
                    help="initial correlations: large finds the chaotic branch, small the static one")
     p.add_argument("--seed", type=_nonnegative_int, default=0, help="sampling seed")
+    p.add_argument("--method", choices=["sampling", "fourier", "annealed"], default="sampling",
+                   help="sampling: any cell (default); fourier: cells whose unit is Gaussian (rate "
+                        "networks, constant gates); annealed: weights redrawn every step")
+    p.add_argument("--lyapunov", action="store_true",
+                   help="also the maximal Lyapunov exponent (two-replica DMFT; fourier: Schroedinger form)")
+    p.add_argument("--N", type=_network_size,
+                   help="annealed: also simulate N units with untied weights, and the tied DMFT")
     json_arg(p)
     p.add_argument("--plot", metavar="FILE", help="save a figure of the correlation functions")
     from .numerics.sweep import QUANTITIES

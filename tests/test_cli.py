@@ -624,3 +624,49 @@ def test_sweep_reports_slow_fraction_and_edge_gap(capsys):
     assert values["edge_gap"] == pytest.approx([0.5, 0.1], abs=1e-8)
     assert values["slow_fraction"] == pytest.approx([0.0, lens / (math.pi * r1 ** 2)], abs=1e-5)
     assert values["limit_atom_weight"] == [0.0, 0.0]
+
+
+# -- dynamics commands (issue 4) --------------------------------------------------------------
+
+
+def test_dmft_fourier_with_lyapunov_json(capsys):
+    # The rate network at g = 0.8 is static: zero variance, exponent g - 1
+    # exactly (the Schroedinger form reduces to -1 + g at a static state).
+    code, out, _ = run(capsys, "dmft", "rate", "--set", "g=0.8", "--method", "fourier", "--lyapunov",
+                       "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["static"] is True
+    assert data["lyapunov"]["exponent"] == pytest.approx(-0.2, abs=1e-9)
+
+
+def test_dmft_annealed_against_untied_json(capsys):
+    code, out, _ = run(capsys, "dmft", "vanilla", "--set", "g=2", "--method", "annealed", "--N", "200",
+                       "--samples", "200", "--json")
+    assert code == 0
+    rows = json.loads(out)["rows"]
+    annealed = rows["annealed theory"]
+    untied = rows["untied simulation, N = 200"]
+    # Untied weights make the vanilla map's q exactly the annealed recursion's;
+    # MC_SIGMAS combined standard errors plus the O(1/N) finite-size shift.
+    diff = abs(annealed["moments"]["E[h^2]"] - untied["moments"]["E[h^2]"])
+    se = math.hypot(annealed["errors"]["E[h^2]"], untied["errors"]["E[h^2]"])
+    assert diff <= 4 * se + 1.0 / 200
+
+
+def test_dmft_annealed_refuses_continuous_cells(capsys):
+    code, _, err = run(capsys, "dmft", "rate", "--method", "annealed")
+    assert code == 2
+    assert_one_line_error(err)
+    assert "discrete-time" in err
+
+
+def test_validate_dynamics_writes_report(capsys, tmp_path):
+    code, out, _ = run(capsys, "validate", "rate", "--set", "g=0.5", "--N", "100", "--seeds", "2",
+                       "--dynamics", "--out", tmp_path, "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["dmft"]["static"] is True
+    assert {c["quantity"] for c in data["checks"]} >= {"E[x^2]", "C_J(tau), rms over lags / C(0)"}
+    assert (tmp_path / "dynamics.json").exists()
+    assert (tmp_path / "correlations.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

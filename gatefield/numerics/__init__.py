@@ -1,7 +1,10 @@
 """Numerics: the one place SymPy becomes numpy (code generation, quadrature, solvers)."""
 
+from .annealed import AnnealedResult, solve_annealed
 from .codegen import CompiledCell, GeneratedFunction, compile_cell, generate
 from .dmft import DMFTResult, dmft_site_table, dmft_sites, solve_dmft
+from .dmft_fourier import FourierDMFTResult, gaussian_closure, rate_potential_solution, solve_dmft_fourier
+from .dmft_lyapunov import DMFTLyapunovResult, dmft_lyapunov
 from .meanfield import (
     MeanFieldResult,
     MeanFieldSolution,
@@ -48,6 +51,8 @@ from .support import (
 __all__ = [
     "CompiledCell", "GeneratedFunction", "compile_cell", "generate",
     "DMFTResult", "solve_dmft", "dmft_sites", "dmft_site_table",
+    "AnnealedResult", "solve_annealed", "FourierDMFTResult", "gaussian_closure", "rate_potential_solution",
+    "solve_dmft_fourier", "DMFTLyapunovResult", "dmft_lyapunov",
     "PencilSites", "ResolventResult", "fixed_point_pencil_sites", "plugin_pencil_sites", "resolvent",
     "resolvent_grid", "density", "count_inside", "count_annulus",
     "Atom", "accumulation_law", "edge_gap", "log_potential", "marginal_window", "marginals", "site_atoms",

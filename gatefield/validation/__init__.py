@@ -9,6 +9,8 @@ from .compare import (
     plugin_spectrum,
     validate,
 )
+from .dynamics import DynamicsReport, SimulatedDynamics, simulate_dynamics, validate_dynamics
+from .lyapunov import LyapunovResult, lyapunov, tangent_product
 from .report import plot_correlations, plot_density, plot_spectrum, plot_sweep, write_report
 from .simulate import (
     FixedPointResult,
@@ -32,6 +34,7 @@ from .spectra import (
     fraction_in_disc,
     route_sites,
 )
+from .untied import UntiedResult, simulate_untied
 
 __all__ = [
     "ROUTES", "Check", "SpectrumComparison", "ValidationReport", "fixed_point_spectrum",
@@ -41,4 +44,6 @@ __all__ = [
     "nodes", "rhs", "run_to_steady_state", "step", "trajectory",
     "SPECTRAL_ROUTES", "FiniteSpectrum", "RouteSites", "binomial_error", "finite_n_spectrum",
     "fraction_in_disc", "route_sites",
+    "DynamicsReport", "SimulatedDynamics", "simulate_dynamics", "validate_dynamics",
+    "LyapunovResult", "lyapunov", "tangent_product", "UntiedResult", "simulate_untied",
 ]
