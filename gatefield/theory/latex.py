@@ -570,6 +570,44 @@ def _section_support(cell: Cell, p: _Printer) -> str:
     return "\n".join(out)
 
 
+def _section_dmft(cell: Cell, p: _Printer) -> str:
+    """THEORY.md section 6: the single-unit process of a time-dependent state."""
+    out = [r"\section{Dynamical mean-field theory}"]
+    out.append(
+        "Along a trajectory the mean field of one time is not enough: for $N \\to \\infty$ a unit "
+        "is driven by Gaussian processes $\\eta_a(t)$, independent across $a$, with zero mean and "
+        "the self-consistent covariances"
+    )
+    lines = []
+    for c in cell.couplings:
+        arg = p.fold(c.argument)
+        v = p(arg)
+        if not (arg.is_Atom or isinstance(arg, sympy.Function)):
+            v = r"\left(" + v + r"\right)"
+        eta = p(c.node)
+        lines.append((f"C_{{{p.symbol(c.matrix)}}}(t, t')",
+                      rf"\mathbb{{E}}\left[{eta}(t)\, {eta}(t')\right] = "
+                      rf"\mathbb{{E}}\left[{v}(t)\, {v}(t')\right]"))
+    out.append(_align(lines))
+    if cell.time == "discrete":
+        out.append(r"\noindent and the unit follows its own update, "
+                   r"$s(t+1) = F\bigl(s(t), \eta(t)\bigr)$, with $F$ as in section 1. ")
+    else:
+        out.append(r"\noindent and the unit follows its own equation, "
+                   r"$\frac{d s}{d t} = F\bigl(s(t), \eta(t)\bigr)$, with $F$ as in section 1. ")
+    out.append(
+        "The expectations are over the single-unit process itself, so the equations close on "
+        "$C_a$; a stationary solution has $C_a(t, t') = C_a(t - t')$. A static solution "
+        "($C_a$ constant in the lag) is a fixed point of section 2; a decaying one is a "
+        "time-dependent (chaotic) state. The one-time law of $(s(t), \\eta(t))$ is the site "
+        "distribution of sections 4 and 5 for that state. With the couplings redrawn at every "
+        "step (the \\emph{annealed} network) $\\eta_a(t)$ is white in time, "
+        "$C_a(t, t') = \\delta_{t t'}\\, \\mathbb{E}[v_a(t)^2]$, and the equations reduce to "
+        "one-time recursions; fixed couplings keep the temporal correlations."
+    )
+    return "\n".join(out)
+
+
 def cell_latex(cell: Cell) -> str:
     """The LaTeX body (no preamble) of a report on ``cell``.
 
@@ -580,14 +618,16 @@ def cell_latex(cell: Cell) -> str:
     Returns
     -------
     str
-        Four sections, in order: "The cell" (time type, states, product
+        Five sections, in order: "The cell" (time type, states, product
         nodes, definitions as written, updates, parameter defaults),
         "Mean-field equations" (closed-form fixed point ``s*(eta)``, states
         solved numerically, and ``q_a = E[v_a(s*, eta)^2]``), "Jacobian
         pencil" (``A, B, C, E`` and ``Jac = A + B (I - J E)^(-1) J C``) and
         "Support of the spectrum" (the entries of ``M(lambda)``, the boundary
         ``rho(M(lambda)) = 1`` and the stability criterion for the cell's time
-        type). Needs the packages amsmath, amssymb and graphicx.
+        type), then "Dynamical mean-field theory" (the single-unit process of
+        THEORY.md section 6 with the cell's own node arguments). Needs the
+        packages amsmath, amssymb and graphicx.
 
     Notes
     -----
@@ -602,6 +642,7 @@ def cell_latex(cell: Cell) -> str:
                 _section_mean_field(cell, p),
                 _section_pencil(cell, p),
                 _section_support(cell, p),
+                _section_dmft(cell, p),
             ]
         )
         + "\n"
