@@ -83,3 +83,30 @@ def test_figure_points_agree_with_theory(name, tmp_path):
     rows = [r for p in data["panels"] for s in p["series"] for r in s["points"] if r["agrees"] is not None]
     assert rows
     assert all(r["agrees"] for r in rows), figure_table(data)
+
+
+def test_each_figure_has_an_example_script(monkeypatch):
+    # Each example is the figure's recipe: its docstring gives the command and
+    # runtime, and main() passes its arguments to make_figure (the real runs
+    # are the long tests above).
+    import importlib.util
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    for name in FIGURES:
+        if name == "toy":
+            continue
+        path = examples / f"figure_{name.replace('-', '_')}.py"
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        assert f"gatefield figure {name}" in module.__doc__ and "Runtime" in module.__doc__
+        calls = []
+
+        def fake(*args, calls=calls, name=name, **kwargs):
+            calls.append((args, kwargs))
+            return {"figure": name, "claim": "", "N": 7, "panels": []}
+
+        monkeypatch.setattr(module, "make_figure", fake)
+        module.main(N=7, seeds=2, out="x.png", quick=True, jobs=3)
+        assert calls == [((name,), {"N": 7, "seeds": 2, "out": "x.png", "quick": True, "jobs": 3})]
