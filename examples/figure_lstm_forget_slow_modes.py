@@ -19,9 +19,7 @@ Command (the same as ``gatefield figure lstm-forget-slow-modes``)::
 
 from __future__ import annotations
 
-import argparse
-
-from gatefield.validation.figures import figure_table, make_figure
+from gatefield.validation.figures import example_arguments, figure_table, make_figure
 
 
 def main(N: int = 1000, seeds: int = 3, out: str = "lstm-forget-slow-modes.png", quick: bool = False,
@@ -33,11 +31,4 @@ def main(N: int = 1000, seeds: int = 3, out: str = "lstm-forget-slow-modes.png",
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--N", type=int, default=1000)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out", default="lstm-forget-slow-modes.png")
-    args = parser.parse_args()
-    main(args.N, args.seeds, args.out, args.quick, args.jobs)
+    main(**example_arguments(__doc__, "lstm-forget-slow-modes.png"))

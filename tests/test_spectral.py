@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import EXACT_RTOL, MC_SIGMAS, ginibre_cell
+from helpers import EXACT_RTOL, MC_SIGMAS, ginibre_cell, product_cell
 from scipy.special import ndtr
 
 from gatefield.cells import cgru, gru, gru_torch, lstm, minimal_rnn, vanilla
@@ -46,16 +46,6 @@ def ginibre_potential(lam, g):
     return np.log(r) if r > g else np.log(g) - 0.5 + r * r / (2 * g * g)
 
 
-def product_cell(n):
-    b = CellBuilder(f"product{n}", "discrete")
-    h = b.state("h")
-    v = h
-    for k in range(1, n + 1):
-        v = b.couple(f"J{k}", v)
-    b.update(h, v)
-    return b.build()
-
-
 def test_slow_point():
     assert slow_point("discrete") == 1.0 and slow_point("continuous") == 0.0
     with pytest.raises(SolverError, match="discrete"):
@@ -72,7 +62,7 @@ def test_log_potential_ginibre(lam):
 def test_log_potential_product_of_two(lam):
     # Radial share F(r) = r on the unit disc, so Phi = |lam| - 1 inside and
     # log|lam| outside.
-    sites = single_site(product_cell(2))
+    sites = single_site(product_cell())
     r = abs(lam)
     expected = r - 1 if r < 1 else np.log(r)
     assert log_potential(sites, lam) == pytest.approx(expected, abs=POTENTIAL_ATOL)

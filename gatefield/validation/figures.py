@@ -42,7 +42,7 @@ from ..numerics.support import trace_support
 from . import simulate
 from .spectra import binomial_error, finite_n_spectrum, fraction_in_disc
 
-__all__ = ["Panel", "Figure", "FIGURES", "make_figure", "figure_table"]
+__all__ = ["Panel", "Figure", "FIGURES", "make_figure", "figure_table", "example_arguments"]
 
 #: Radius about the slow point within which a mode counts as slow.
 DELTA = 0.1
@@ -475,3 +475,16 @@ def figure_table(data: dict) -> str:
                              f"{row['simulation']:.4f} +- {row['error']:.4f} ({verdict}, "
                              f"tolerance {row['tolerance']:.4f})")
     return "\n".join(lines)
+
+
+def example_arguments(doc: str, out: str, argv=None) -> dict:
+    """The command-line arguments of a figure's example script, as ``main``'s keywords."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--N", type=int, default=1000)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", default=out)
+    return vars(parser.parse_args(argv))
