@@ -30,7 +30,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from ..errors import SolverError
-from ..theory.gates import binary_states, gates
+from ..theory.gates import binary_states, gates, whisker_nodes
 from .resolvent import (
     PencilSites,
     count_inside,
@@ -204,13 +204,16 @@ def _deltas(deltas) -> np.ndarray:
     return d
 
 
-#: Equal-weight quantile nodes on each gate's node in :func:`slow_mode_sites`
+#: Equal-weight quantile nodes on each whisker node in :func:`slow_mode_sites`
 #: (count error at most 1/(2 x 128) = 0.004; measured: the GRU share within
 #: 0.1 of 1 at alpha_z = 16 changes by 1e-4 from 128 to 512 nodes, where the
 #: 16-node Gauss rule was 0.024 off).
 SLOW_QUANTILE_POINTS = 128
 #: Gauss nodes on the other nodes in :func:`slow_mode_sites`.
 SLOW_OTHER_POINTS = 8
+#: Most sites :func:`slow_mode_sites` builds (memory: each count holds
+#: about 20k (point, site) pairs at once, so time grows linearly).
+SLOW_MAX_SITES = 1 << 15
 
 
 def slow_mode_sites(cell, compiled, values: dict, node_variances: dict,
@@ -222,13 +225,20 @@ def slow_mode_sites(cell, compiled, values: dict, node_variances: dict,
     crosses it, so the count is an indicator of the gate's node, which a
     Gauss rule (a few heavy nodes) resolves only to a node's weight (the
     16-node rule put the GRU share within 0.1 of 1 at ``alpha_z = 16`` at
-    0.408 against 0.384). Each gate's node gets an equal-weight
-    :func:`~gatefield.numerics.resolvent.quantile_rule` instead.
+    0.408 against 0.384). The nodes that move the units' own eigenvalues
+    (:func:`~gatefield.theory.gates.whisker_nodes`: ``eta_z`` of a GRU,
+    ``eta_f`` of an LSTM) get an equal-weight
+    :func:`~gatefield.numerics.resolvent.quantile_rule` instead (at most
+    ``quantile`` nodes each), the others ``others`` Gauss nodes, within
+    ``SLOW_MAX_SITES`` sites (an LSTM: 64 quantile nodes on ``eta_f``).
     """
-    gate_nodes = {g.node.name for g in gates(cell) if g.node is not None}
-    points = {name: others for name in compiled.nodes if name not in gate_nodes}
+    moving = whisker_nodes(cell)
+    # At most SLOW_MAX_SITES sites: fewer quantile nodes if several nodes move the whisker.
+    budget = SLOW_MAX_SITES / others ** (len(compiled.nodes) - len(moving))
+    per_node = max(others, min(quantile, int(budget ** (1.0 / max(len(moving), 1)))))
+    points = {name: others for name in compiled.nodes if name not in moving}
     return fixed_point_pencil_sites(compiled, values, node_variances, points=points,
-                                    quantile={name: quantile for name in gate_nodes})
+                                    quantile={name: per_node for name in moving})
 
 
 def slow_mode_fraction(sites: PencilSites, time: str, deltas, points: int = 256) -> np.ndarray:

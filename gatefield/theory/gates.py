@@ -26,7 +26,7 @@ import sympy
 from .functions import sigmoid
 from .spec import Cell
 
-__all__ = ["Gate", "FrozenBlock", "gates", "frozen_blocks"]
+__all__ = ["Gate", "FrozenBlock", "gates", "frozen_blocks", "binary_states", "whisker_nodes"]
 
 #: Assignments tried: every gate free, 0 or 1, so 3^G - 1 of them. Cells with
 #: more gates than this in their updates are searched one and two gates at a
@@ -213,3 +213,26 @@ def binary_states(cell: Cell) -> tuple:
                 eigenvalues.extend([value] * count)
         out.append((positions, tuple(frozen), eigenvalues))
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=64)
+def whisker_nodes(cell: Cell) -> tuple:
+    """Nodes that move the units' own eigenvalues at a fixed point.
+
+    The eigenvalues of ``A = dF/ds`` with the fixed point ``s*(eta)``
+    substituted form the real whiskers of the spectrum (GRU: ``1 - z``, so
+    ``eta_z``; LSTM: ``f`` and 0, so ``eta_f``). Every node, if the
+    eigenvalues have no closed form or a state has no closed form.
+    """
+    from .derive import fixed_point, jacobian_pencil
+
+    fp = fixed_point(cell)
+    A = jacobian_pencil(cell).A.xreplace(dict(fp.solution))
+    try:
+        eigenvalues = list(A.eigenvals())
+    except (NotImplementedError, sympy.MatrixError, ValueError):
+        return tuple(n.name for n in cell.nodes)
+    names = {s.name for e in eigenvalues for s in e.free_symbols}
+    if fp.numeric and any(s.name in names for s in fp.numeric):
+        return tuple(n.name for n in cell.nodes)
+    return tuple(n.name for n in cell.nodes if n.name in names)
