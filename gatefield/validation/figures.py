@@ -472,8 +472,8 @@ def figure_table(data: dict) -> str:
                     continue
                 verdict = {True: "agrees", False: "DISAGREES", None: "no theory"}[row["agrees"]]
                 lines.append(f"    {where}: theory {row['theory']:.4f}, N = {data['N']}: "
-                             f"{row['simulation']:.4f} +- {row['error']:.4f} ({verdict}, "
-                             f"tolerance {row['tolerance']:.4f})")
+                             f"{row['simulation']:.4f} +- {row['error']:.4f} over {row['seeds']} "
+                             f"network(s) ({verdict}, tolerance {row['tolerance']:.4f})")
     return "\n".join(lines)
 
 
