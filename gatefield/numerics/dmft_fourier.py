@@ -155,7 +155,8 @@ class GaussianClosure:
 
 def _number(expr) -> float | None:
     """The value of a constant expression, or None when it depends on a symbol."""
-    expr = sympy.sympify(expr)
+    if not isinstance(expr, sympy.Basic):  # a plain number (never a string: nothing is parsed here)
+        return float(expr)
     if expr.free_symbols:
         return None
     value = complex(expr)
