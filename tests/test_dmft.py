@@ -199,3 +199,20 @@ def test_lstm_one_time_moments_match_simulation():
     sim, sim_se = _simulated_moments(cell, params, N=2000, seeds=3, burn_in=500, steps=500)
     theory = np.array([r.moments["E[c^2]"], r.moments["E[h^2]"]])
     np.testing.assert_allclose(theory, sim[:2], rtol=GATED_RTOL)
+
+
+def test_shut_and_open_gate_shares_follow_the_node_law():
+    # eta_z = J_z @ h is Gaussian with variance C_J_z(0) in the DMFT, so the
+    # update gate sigmoid(alpha_z eta_z) is below 0.05 with probability
+    # Phi(logit(0.05) / (alpha_z sqrt(C))). The DMFT's share is a mean over
+    # paths and times: within MC_SIGMAS of its standard error, plus the
+    # propagated error of C(0) (a few 1e-3 here).
+    from scipy.special import ndtr
+
+    r = solve_dmft(gru(), {"g_h": 3.0, "alpha_z": 8.0}, samples=400, seed=3)
+    C, C_err = r.moments["C_J_z(0)"], r.moment_errors["C_J_z(0)"]
+    threshold = math.log(0.05 / 0.95) / 8.0
+    expected = float(ndtr(threshold / math.sqrt(C)))
+    slope = abs(float(ndtr(threshold / math.sqrt(C + C_err))) - expected)
+    for key in ("P[z shut]", "P[z open]"):  # symmetric: beta_z = 0
+        assert abs(r.moments[key] - expected) <= MC_SIGMAS * r.moment_errors[key] + slope

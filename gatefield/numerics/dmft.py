@@ -32,6 +32,7 @@ import numpy as np
 import scipy.fft
 
 from ..errors import GatefieldError, SolverError
+from ..theory.gates import gates
 from ..theory.spec import Cell
 from .codegen import CompiledCell, compile_cell, generate
 from .support import SiteTable, plugin_sites
@@ -83,6 +84,9 @@ QUIET_ITERATIONS = 2
 #: A solution is static when its fluctuating part ``C(0) - C(inf)`` is below
 #: this fraction of ``C(0)`` (a chaotic state has a fraction near 1).
 STATIC_FRACTION = 0.05
+#: A gate below this counts as shut in the ``P[gate shut]`` moments (and one
+#: above ``1 - SHUT`` as open).
+SHUT = 0.05
 
 #: The tail of the lag window used for ``C(inf)`` and over which the
 #: fluctuating part is tapered to zero: the last quarter.
@@ -211,8 +215,10 @@ class DMFTResult:
         Coupling name -> standard error of ``C_a(tau)`` from the sample-to-sample scatter.
     moments : dict
         One-time moments: ``"E[s]"`` and ``"E[s^2]"`` for every state and
-        every intermediate definition (gates, candidates) ``s``, and
-        ``"C_J(0)"`` (= ``E[v^2]``) for every coupling ``J``.
+        every intermediate definition (gates, candidates) ``s``;
+        ``"P[g shut]"`` and ``"P[g open]"``, the share of time a gate ``g``
+        spends below ``SHUT`` or above ``1 - SHUT``; and ``"C_J(0)"``
+        (= ``E[v^2]``) for every coupling ``J``.
     moment_errors : dict
         Standard errors of ``moments`` (independent sample paths).
     sampling_error : dict
@@ -308,6 +314,8 @@ class _Process:
         self.dt = dt
         self.n_burn, self.n_T, self.L = n_burn, n_T, L
         self.definitions, self.definition_names = _definitions(compiled.cell)
+        gate_names = {g.name for g in gates(compiled.cell)}
+        self.gate_index = [j for j, name in enumerate(self.definition_names) if name in gate_names]
 
     def run(self, eta: np.ndarray, s0: np.ndarray) -> dict:
         """``eta``: (K, n, S) node paths (n = burn-in + T, +1 in continuous time)."""
@@ -318,6 +326,8 @@ class _Process:
         v_rec = np.empty((K, S, self.n_T))
         s_rec = np.empty((m, S, self.n_T))
         d_sum = d_sq = None
+        shut = np.zeros((len(self.gate_index), S))
+        opened = np.zeros_like(shut)
         if self.definitions is not None:
             d_sum = np.zeros((len(self.definition_names), S))
             d_sq = np.zeros_like(d_sum)
@@ -337,6 +347,8 @@ class _Process:
                     d = np.array(self.definitions(env))
                     d_sum += d
                     d_sq += d * d
+                    shut += d[self.gate_index] < SHUT
+                    opened += d[self.gate_index] > 1 - SHUT
             f0 = np.array(c.update(env))
             if not self.continuous:
                 s = f0
@@ -359,6 +371,8 @@ class _Process:
             "mean_v": v_rec.mean(axis=2),                    # (K, S)
             "mean_d": None if d_sum is None else d_sum / self.n_T,
             "sq_d": None if d_sq is None else d_sq / self.n_T,
+            "shut": shut / self.n_T,                         # (gates, S)
+            "open": opened / self.n_T,
             "sites": sites,
         }
 
@@ -677,6 +691,11 @@ def solve_dmft(
         for j, name in enumerate(process.definition_names):
             moments[f"E[{name}]"], errors[f"E[{name}]"] = float(d1[j]), float(d1e[j])
             moments[f"E[{name}^2]"], errors[f"E[{name}^2]"] = float(d2[j]), float(d2e[j])
+        for key in ("shut", "open"):
+            share, share_e = avg(np.concatenate([p[key] for p in passes], axis=1))
+            for g, j in enumerate(process.gate_index):
+                name = process.definition_names[j]
+                moments[f"P[{name} {key}]"], errors[f"P[{name} {key}]"] = float(share[g]), float(share_e[g])
     for a, name in enumerate(names):
         moments[f"C_{name}(0)"], errors[f"C_{name}(0)"] = float(C_est[a, 0]), float(C_err[a, 0])
 
