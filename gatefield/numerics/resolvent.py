@@ -108,8 +108,10 @@ INERT = 1e-7
 #: edge, where the amplitude changes fastest, the branch can be closer.
 RESTART = 1e-3
 #: A contour point left at ``max_iter`` with a relative residual below this
-#: still counts (see :func:`count_inside`).
-CONTOUR_ACCEPT = 1e-9
+#: still counts (see :func:`count_inside`): one such point of the default 256
+#: moves the count by under 1e-8, far below any finite-N error. Seen: 4e-11
+#: next to a GRU's support edge, 1.3e-6 on an LSTM's 2000 DMFT sites.
+CONTOUR_ACCEPT = 1e-6
 #: Largest number of (point, site) pairs held in memory at once.
 BLOCK = 20_000
 
