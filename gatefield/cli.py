@@ -182,6 +182,12 @@ def cmd_meanfield(args):
         print(f"  [{k}] {qs}; residual {sol.residual:.1e}; {verdict}{extra}")
 
 
+def _solution_needs_fixed_point(args):
+    if args.route != "fixed-point" and args.solution is not None:
+        raise GatefieldError("--solution applies to the fixed-point route only; drop it or use "
+                             "--route fixed-point")
+
+
 def _simulate_fixed_point(cell, values, N, seed):
     from .validation import simulate
 
@@ -212,9 +218,7 @@ def cmd_spectrum(args):
             outside = float(np.mean(~inside_support(sites, eigenvalues)))
         label = f"solution {index}"
     elif args.route == "dmft":
-        if args.solution is not None:
-            raise GatefieldError("--solution applies to the fixed-point route only; drop it or use "
-                                 "--route fixed-point")
+        _solution_needs_fixed_point(args)
         from .numerics.dmft import dmft_site_table, solve_dmft
         from .validation import simulate
 
@@ -233,9 +237,7 @@ def cmd_spectrum(args):
             outside = float(np.mean(~inside_support(sites, eigenvalues)))
         label = f"dmft, {dmft.status}"
     else:
-        if args.solution is not None:
-            raise GatefieldError("--solution applies to the fixed-point route only; drop it or use "
-                                 "--route fixed-point")
+        _solution_needs_fixed_point(args)
         N = args.N or 1000
         print(f"  simulating N = {N} (seed {args.seed}) to a steady state ...", file=sys.stderr)
         comp = plugin_spectrum(cell, overrides, N, args.seed, eigenvalues=args.plot is not None)
@@ -394,9 +396,7 @@ def cmd_dmft(args):
 def _route_sites(cell, args, overrides):
     from .validation import route_sites
 
-    if args.route != "fixed-point" and args.solution is not None:
-        raise GatefieldError("--solution applies to the fixed-point route only; drop it or use "
-                             "--route fixed-point")
+    _solution_needs_fixed_point(args)
     if args.route == "plug-in":
         print(f"  simulating N = {args.N or 1000} (seed {args.seed}) to a steady state ...", file=sys.stderr)
     elif args.route == "dmft":

@@ -205,7 +205,6 @@ def _branch(job) -> list:
     for side in ([v for v in values if v >= start], [v for v in values if v < start][::-1]):
         state, previous = (origin.state if origin.converged else None), start
         for value in side:
-            converged = False
             if state is not None:
                 steps = max(1, int(math.ceil(abs(value - previous) / CONTINUATION_STEP)))
                 for x in np.linspace(previous, value, steps + 1)[1:]:
@@ -218,17 +217,14 @@ def _branch(job) -> list:
                         state = None
                         break
                     state, previous = fp.state, float(x)
-                converged = state is not None
-            if not converged:  # off the branch: the fixed point relaxation finds here
+            found = state
+            if found is None:  # off the branch: the fixed point relaxation finds here
                 search = network(value)
                 fp = simulate.find_fixed_point(search, simulate.initial_state(search, seed))
-                converged, state = fp.converged, None
-                if converged:
-                    eig = np.linalg.eigvals(simulate.jacobian(network(value, relax=False), fp.state))
-            row = {"value": value, "seed": seed, "converged": converged}
-            if converged:
-                if state is not None:
-                    eig = np.linalg.eigvals(simulate.jacobian(network(value, relax=False), state))
+                found = fp.state if fp.converged else None
+            row = {"value": value, "seed": seed, "converged": found is not None}
+            if found is not None:
+                eig = np.linalg.eigvals(simulate.jacobian(network(value, relax=False), found))
                 row.update(_quantity(panel, cell, eig, None))
             out.append(row)
     return out
