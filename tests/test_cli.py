@@ -668,5 +668,10 @@ def test_validate_dynamics_writes_report(capsys, tmp_path):
     data = json.loads(out)
     assert data["dmft"]["static"] is True
     assert {c["quantity"] for c in data["checks"]} >= {"E[x^2]", "C_J(tau), rms over lags / C(0)"}
+    assert all(c["pass"] for c in data["checks"])
+    # At g = 0.5 the network decays to x = 0 (rate 1 - g |lambda| >= 0.25 for
+    # N = 100): after the 20 time units of burn-in E[x^2] is below e^-10 of its
+    # start, so a wrong measurement (or a network that did not decay) shows.
+    assert data["simulation"]["moments"]["E[x^2]"] < 1e-4
     assert (tmp_path / "dynamics.json").exists()
     assert (tmp_path / "correlations.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
