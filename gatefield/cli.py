@@ -63,8 +63,19 @@ def _dump(obj) -> str:
     return json.dumps(_clean(obj), indent=2, allow_nan=False)
 
 
+#: Whether the DMFT's progress line (redrawn in place) is still open on stderr.
+_open_line = [False]
+
+
+def _end_line():
+    if _open_line[0]:
+        print(file=sys.stderr)
+        _open_line[0] = False
+
+
 def _progress(label):
     def tick(done, total):
+        _end_line()
         print(f"  {label} {done}/{total}", file=sys.stderr, flush=True)
     return tick
 
@@ -73,11 +84,13 @@ def _dmft_progress(info):
     """One stderr line per DMFT iteration: how far from self-consistent."""
     print(f"\r  dmft iteration {info['iteration']}: change {info['residual']:.2e} "
           f"(sampling noise {info['noise']:.1e})", end="", file=sys.stderr, flush=True)
+    _open_line[0] = True
 
 
 def _progress_bar(label, width=30):
     """A one-line bar on stderr, redrawn in place."""
     def tick(done, total):
+        _end_line()
         filled = int(width * done / max(total, 1))
         end = "\n" if done >= total else ""
         print(f"\r  {label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end,
@@ -224,7 +237,7 @@ def cmd_spectrum(args):
 
         print("  solving the dynamical mean-field theory ...", file=sys.stderr)
         dmft = solve_dmft(cell, overrides, seed=args.seed, progress=_dmft_progress)
-        print(file=sys.stderr)
+        _end_line()
         sites = dmft_site_table(cell, dmft)
         support = trace_support(sites, cell.time)
         order = {name: float(c[0]) for name, c in dmft.correlations.items()}
@@ -275,6 +288,9 @@ def cmd_validate(args):
     cell = load_cell(args.cell)
     overrides = _overrides(args.set)
     cell.resolve(overrides)
+    if not args.dynamics and (args.lyapunov_steps or args.lyapunov_N):
+        raise GatefieldError("--lyapunov-steps and --lyapunov-N belong to the dynamics check; "
+                             "add --dynamics")
     if args.out:  # fail before the simulations, not after
         try:
             Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -304,11 +320,19 @@ def cmd_validate(args):
 def _validate_dynamics(cell, overrides, args):
     from .validation.dynamics import plot_dynamics, validate_dynamics
 
+    if args.lyapunov_N and not args.lyapunov_steps:
+        raise GatefieldError("--lyapunov-N needs --lyapunov-steps (the QR steps per network), "
+                             "e.g. --lyapunov-steps 3000")
+    if len(set(args.lyapunov_N or ())) == 1:
+        raise GatefieldError("--lyapunov-N needs at least two different sizes to extrapolate in 1/N, "
+                             "e.g. --lyapunov-N 500 1000 2000")
     print(f"validating the dynamics of {cell.name}: DMFT, then N = {args.N}, {args.seeds} seed(s)",
           file=sys.stderr)
     report = validate_dynamics(cell, overrides, N=args.N, seeds=args.seeds,
-                               lyapunov_steps=args.lyapunov_steps, progress=_progress("seed"),
-                               dmft_progress=_dmft_progress)
+                               lyapunov_steps=args.lyapunov_steps, lyapunov_sizes=args.lyapunov_N or (),
+                               progress=_progress("seed"), dmft_progress=_dmft_progress,
+                               lyapunov_progress=_progress_bar("QR networks"))
+    _end_line()
     if args.out:
         out = Path(args.out)
         try:
@@ -327,10 +351,18 @@ def _validate_dynamics(cell, overrides, args):
         mark = "PASS" if c.passed else "FAIL"
         print(f"  [{mark}] {c.quantity}: theory {c.theory:.6g}, simulation {c.simulation:.6g}, "
               f"tolerance {c.tolerance:.3g}")
+    unit = "step" if cell.time == "discrete" else "unit time"
     if sim.lyapunov is not None:
         error = "" if sim.lyapunov_error is None else f" +- {sim.lyapunov_error:.2g}"
-        print(f"  maximal Lyapunov exponent (QR, simulation): {sim.lyapunov:.4g}{error}"
-              f" per {'step' if cell.time == 'discrete' else 'unit time'}")
+        print(f"  maximal Lyapunov exponent (QR, N = {sim.N}): {sim.lyapunov:.4g}{error} per {unit}"
+              + ("" if report.lyapunov_scan else "; finite N is biased low, --lyapunov-N extrapolates"))
+    scan = report.lyapunov_scan
+    if scan is not None:
+        print(f"  QR exponent per N ({args.seeds} seed(s) each, {scan.steps} steps):")
+        for n, lam, err in zip(scan.sizes, scan.exponents, scan.errors):
+            print(f"    N = {n}: {lam:.4f} +- {err:.4f}")
+        print(f"    extrapolated to N = infinity: {scan.limit:.4f} +- {scan.limit_error:.4f}; "
+              f"DMFT {report.dmft_lyapunov.exponent:.4f} +- {report.dmft_lyapunov.stderr:.4f} per {unit}")
     print("all checks passed" if report.passed else "some checks failed")
 
 
@@ -350,7 +382,7 @@ def cmd_dmft(args):
     else:
         result = solve_dmft(cell, overrides, samples=args.samples, iterations=args.iterations,
                             seed=args.seed, start=args.start, progress=_dmft_progress)
-        print(file=sys.stderr)
+        _end_line()
     results = result if isinstance(result, tuple) else (result,)
     exponents = {}
     if args.lyapunov:
@@ -403,8 +435,7 @@ def _route_sites(cell, args, overrides):
         print("  solving the dynamical mean-field theory ...", file=sys.stderr)
     found = route_sites(cell, overrides, args.route, -1 if args.solution is None else args.solution,
                         N=args.N or 1000, seed=args.seed, dmft_progress=_dmft_progress)
-    if args.route == "dmft":
-        print(file=sys.stderr)
+    _end_line()
     return found
 
 
@@ -591,7 +622,7 @@ def _dmft_annealed(cell, overrides, args):
         rows[f"untied simulation, N = {args.N}"] = (untied.moments, untied.moment_errors)
         print("  solving the tied-weights DMFT for comparison ...", file=sys.stderr)
         tied = solve_dmft(cell, overrides, samples=args.samples, seed=args.seed, progress=_dmft_progress)
-        print(file=sys.stderr)
+        _end_line()
         tied = tied[0] if isinstance(tied, tuple) else tied
         rows["tied DMFT (fixed weights)"] = (tied.moments, tied.moment_errors)
     if args.json:
@@ -700,6 +731,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="check the dynamical mean-field theory (moments, correlation functions) instead")
     p.add_argument("--lyapunov-steps", type=_nonnegative_int, default=0,
                    help="with --dynamics: also the QR Lyapunov exponent over this many steps")
+    p.add_argument("--lyapunov-N", type=_network_size, nargs="+", metavar="N",
+                   help="with --dynamics and --lyapunov-steps: QR exponents at these sizes (--seeds "
+                        "each), extrapolated in 1/N and checked against the DMFT exponent")
     p = add("dmft", "solve the dynamical mean-field theory of a time-dependent state", cmd_dmft)
     cell_args(p)
     set_arg(p)

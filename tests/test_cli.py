@@ -675,3 +675,31 @@ def test_validate_dynamics_writes_report(capsys, tmp_path):
     assert data["simulation"]["moments"]["E[x^2]"] < 1e-4
     assert (tmp_path / "dynamics.json").exists()
     assert (tmp_path / "correlations.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_validate_dynamics_lyapunov_scan_json(capsys):
+    code, out, _ = run(capsys, "validate", "rate", "--set", "g=0.5", "--N", "40", "--seeds", "2",
+                       "--dynamics", "--lyapunov-steps", "100", "--lyapunov-N", "20", "40", "--json")
+    assert code == 0
+    data = json.loads(out)
+    scan = data["lyapunov_scan"]
+    assert scan["sizes"] == [20, 40] and all(len(scan["runs"][n]) == 2 for n in ("20", "40"))
+    check = next(c for c in data["checks"] if c["quantity"].startswith("maximal Lyapunov exponent"))
+    # At g = 0.5 the state is static and the two-replica exponent is g - 1
+    # (to its sampling error, 4 of them here).
+    assert check["theory"] == pytest.approx(-0.5, abs=4 * data["dmft_lyapunov"]["stderr"] + 1e-9)
+    assert check["simulation"] == scan["limit"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--lyapunov-N", "100", "200"], "--lyapunov-steps"),
+    (["--lyapunov-steps", "10", "--lyapunov-N", "100", "100"], "two different sizes"),
+    (["--lyapunov-steps", "10", "--no-dynamics"], "add --dynamics"),
+])
+def test_validate_dynamics_lyapunov_scan_errors(capsys, extra, message):
+    dynamics = [] if "--no-dynamics" in extra else ["--dynamics"]
+    extra = [a for a in extra if a != "--no-dynamics"]
+    code, _, err = run(capsys, "validate", "rate", *dynamics, *extra)
+    assert code == 2
+    assert_one_line_error(err)
+    assert message in err

@@ -18,7 +18,7 @@ from helpers import EXACT_RTOL, MC_SIGMAS, ginibre_cell
 
 from gatefield.cells.builtins import gru, lstm, rate, vanilla
 from gatefield.errors import GatefieldError
-from gatefield.validation.lyapunov import lyapunov, tangent_product
+from gatefield.validation.lyapunov import finite_size_fit, lyapunov, lyapunov_scan, tangent_product
 from gatefield.validation.simulate import initial_state, jacobian, make_network
 
 
@@ -105,3 +105,66 @@ def test_settings_are_checked():
     flow = make_network(rate(), 10, 0)
     with pytest.raises(GatefieldError, match="dt"):
         lyapunov(flow, initial_state(flow, 0), 10, dt=-1.0)
+
+
+# -- finite-size extrapolation --------------------------------------------------------------------
+
+
+def test_finite_size_fit_recovers_an_exact_one_over_n_law():
+    sizes = [250, 500, 1000, 2000]
+    values = [0.1125 - 11.6 / n for n in sizes]
+    limit, limit_error, slope, slope_error, chi2, dof = finite_size_fit(sizes, values, [1e-3] * 4)
+    assert limit == pytest.approx(0.1125, abs=1e-12)
+    assert slope == pytest.approx(-11.6, abs=1e-9)
+    assert chi2 == pytest.approx(0.0, abs=1e-18)
+    assert dof == 2
+    # Unscaled weighted least squares: var(limit) = sum w x^2 / (sum w sum w x^2 - (sum w x)^2).
+    x, w = 1.0 / np.array(sizes, dtype=float), np.full(4, 1e6)
+    var = (w * x**2).sum() / (w.sum() * (w * x**2).sum() - (w * x).sum() ** 2)
+    assert limit_error == pytest.approx(math.sqrt(var), rel=EXACT_RTOL * 1e3)
+
+
+def test_finite_size_fit_errors_are_honest():
+    # 4000 synthetic scans with Gaussian errors of known size: the pulls
+    # (limit - truth) / limit_error must have unit standard deviation, to
+    # MC_SIGMAS times its sampling error 1 / sqrt(2 * 4000) = 0.011, and the
+    # mean chi^2 must be the number of degrees of freedom (2), to MC_SIGMAS
+    # times sqrt(2 * 2 / 4000) = 0.032.
+    rng = np.random.default_rng(5)
+    sizes = np.array([500, 1000, 2000, 4000])
+    errors = np.array([0.004, 0.003, 0.002, 0.002])
+    pulls, chi2s = [], []
+    for _ in range(4000):
+        values = 0.11 - 12.0 / sizes + errors * rng.standard_normal(4)
+        limit, limit_error, _, _, chi2, _ = finite_size_fit(sizes, values, errors)
+        pulls.append((limit - 0.11) / limit_error)
+        chi2s.append(chi2)
+    assert abs(np.std(pulls) - 1.0) <= MC_SIGMAS / math.sqrt(2 * 4000)
+    assert abs(np.mean(chi2s) - 2.0) <= MC_SIGMAS * math.sqrt(4 / 4000)
+
+
+def test_finite_size_fit_refuses_what_it_cannot_fit():
+    with pytest.raises(GatefieldError, match="two different network sizes"):
+        finite_size_fit([500, 500], [0.1, 0.1], [0.01, 0.01])
+    with pytest.raises(GatefieldError, match="positive, finite error"):
+        finite_size_fit([500, 1000], [0.1, 0.1], [0.0, 0.01])
+
+
+def test_lyapunov_scan_is_the_runs_it_reports():
+    # The scan is lyapunov() on make_network(seed) per size and seed: its
+    # per-size mean is the mean of those runs, and its fit is finite_size_fit
+    # of the per-size means and errors.
+    cell = rate()
+    scan = lyapunov_scan(cell, {"g": 0.5}, [40, 20], 2, 200, dt=0.1, relax_time=5.0)
+    assert scan.sizes == (20, 40)
+    net = make_network(cell, 20, 1, {"g": 0.5})
+    from gatefield.validation.simulate import run_to_steady_state
+    s = run_to_steady_state(net, initial_state(net, 1), 5.0)
+    direct = lyapunov(net, s, 200, burn_in=20, dt=0.1)
+    assert scan.runs[20][1] == pytest.approx((direct.exponent, direct.stderr), rel=EXACT_RTOL)
+    assert scan.exponents[0] == pytest.approx(np.mean([r[0] for r in scan.runs[20]]), rel=EXACT_RTOL)
+    assert np.all(scan.errors > 0)
+    assert (scan.limit, scan.dof) == pytest.approx(
+        finite_size_fit(scan.sizes, scan.exponents, scan.errors)[::5], rel=EXACT_RTOL)
+    with pytest.raises(GatefieldError, match="two different network sizes"):
+        lyapunov_scan(cell, {}, [20, 20], 2, 10)

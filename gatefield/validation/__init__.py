@@ -10,7 +10,14 @@ from .compare import (
     validate,
 )
 from .dynamics import DynamicsReport, SimulatedDynamics, simulate_dynamics, validate_dynamics
-from .lyapunov import LyapunovResult, lyapunov, tangent_product
+from .lyapunov import (
+    FiniteSizeScan,
+    LyapunovResult,
+    finite_size_fit,
+    lyapunov,
+    lyapunov_scan,
+    tangent_product,
+)
 from .report import plot_correlations, plot_density, plot_spectrum, plot_sweep, write_report
 from .simulate import (
     FixedPointResult,
@@ -45,5 +52,6 @@ __all__ = [
     "SPECTRAL_ROUTES", "FiniteSpectrum", "RouteSites", "binomial_error", "finite_n_spectrum",
     "fraction_in_disc", "route_sites",
     "DynamicsReport", "SimulatedDynamics", "simulate_dynamics", "validate_dynamics",
-    "LyapunovResult", "lyapunov", "tangent_product", "UntiedResult", "simulate_untied",
+    "LyapunovResult", "lyapunov", "tangent_product", "FiniteSizeScan", "finite_size_fit", "lyapunov_scan",
+    "UntiedResult", "simulate_untied",
 ]
