@@ -678,12 +678,12 @@ def test_validate_dynamics_writes_report(capsys, tmp_path):
 
 
 def test_validate_dynamics_lyapunov_scan_json(capsys):
-    code, out, _ = run(capsys, "validate", "rate", "--set", "g=0.5", "--N", "40", "--seeds", "2",
+    code, out, _ = run(capsys, "validate", "rate", "--set", "g=0.5", "--N", "40", "--seeds", "3",
                        "--dynamics", "--lyapunov-steps", "100", "--lyapunov-N", "20", "40", "--json")
     assert code == 0
     data = json.loads(out)
     scan = data["lyapunov_scan"]
-    assert scan["sizes"] == [20, 40] and all(len(scan["runs"][n]) == 2 for n in ("20", "40"))
+    assert scan["sizes"] == [20, 40] and all(len(scan["runs"][n]) == 3 for n in ("20", "40"))
     check = next(c for c in data["checks"] if c["quantity"].startswith("maximal Lyapunov exponent"))
     # At g = 0.5 the state is static and the two-replica exponent is g - 1
     # (to its sampling error, 4 of them here).

@@ -136,7 +136,7 @@ def test_finite_size_fit_errors_are_honest():
     pulls, chi2s = [], []
     for _ in range(4000):
         values = 0.11 - 12.0 / sizes + errors * rng.standard_normal(4)
-        limit, limit_error, _, _, chi2, _ = finite_size_fit(sizes, values, errors)
+        limit, limit_error, _, _, chi2, _ = finite_size_fit(sizes, values, errors, birge=False)
         pulls.append((limit - 0.11) / limit_error)
         chi2s.append(chi2)
     assert abs(np.std(pulls) - 1.0) <= MC_SIGMAS / math.sqrt(2 * 4000)
@@ -155,7 +155,7 @@ def test_lyapunov_scan_is_the_runs_it_reports():
     # per-size mean is the mean of those runs, and its fit is finite_size_fit
     # of the per-size means and errors.
     cell = rate()
-    scan = lyapunov_scan(cell, {"g": 0.5}, [40, 20], 2, 200, dt=0.1, relax_time=5.0)
+    scan = lyapunov_scan(cell, {"g": 0.5}, [40, 20], 3, 200, dt=0.1, relax_time=5.0)
     assert scan.sizes == (20, 40)
     net = make_network(cell, 20, 1, {"g": 0.5})
     from gatefield.validation.simulate import run_to_steady_state
@@ -167,4 +167,16 @@ def test_lyapunov_scan_is_the_runs_it_reports():
     assert (scan.limit, scan.dof) == pytest.approx(
         finite_size_fit(scan.sizes, scan.exponents, scan.errors)[::5], rel=EXACT_RTOL)
     with pytest.raises(GatefieldError, match="two different network sizes"):
-        lyapunov_scan(cell, {}, [20, 20], 2, 10)
+        lyapunov_scan(cell, {}, [20, 20], 3, 10)
+    with pytest.raises(GatefieldError, match="at least 3 seeds"):
+        lyapunov_scan(cell, {}, [20, 40], 2, 10)
+
+
+def test_finite_size_fit_widens_errors_by_the_birge_ratio():
+    # Points off any 1/N law: the limit's error grows by sqrt(chi^2 / dof).
+    sizes, values, errors = [500, 1000, 2000, 4000], [0.09, 0.11, 0.10, 0.112], [1e-3] * 4
+    plain = finite_size_fit(sizes, values, errors, birge=False)
+    scaled = finite_size_fit(sizes, values, errors)
+    assert plain[4] / plain[5] > 1
+    assert scaled[1] == pytest.approx(plain[1] * math.sqrt(plain[4] / plain[5]), rel=EXACT_RTOL)
+    assert scaled[0] == plain[0]
