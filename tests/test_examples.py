@@ -111,3 +111,17 @@ def test_lyapunov_rate(tmp_path):
     assert r["theory"][1] > 0.05  # chaotic at g = 2
     (g, mean, _), = r["points"]
     assert abs(mean - (g - 1)) < 0.1
+
+
+def test_lyapunov_finite_size(tmp_path):
+    # Small sizes and short runs: the figure is drawn and the numbers are the
+    # scan's. The DMFT exponent at g = 2 is 0.1125 (test_dmft_fourier). Small
+    # networks sit well under it (N = 250: 0.056 measured over 300 time
+    # units), and some N = 100-200 networks fall onto limit cycles (exponent
+    # 0), so only the larger size is asked to be chaotic.
+    r = load("lyapunov_finite_size").main(sizes=(200, 400), seeds=3, out=tmp_path / "s.png", steps=2000)
+    assert (tmp_path / "s.png").read_bytes()[:8] == PNG
+    assert r["theory"] == pytest.approx(0.1125, abs=1e-3)
+    assert r["scan"]["sizes"] == [200, 400]
+    assert all(lam < r["theory"] for lam in r["scan"]["exponents"])
+    assert r["scan"]["exponents"][1] > 3 * r["scan"]["errors"][1]
