@@ -23,7 +23,8 @@ and, optionally, the maximal Lyapunov exponent by the QR method.
   (:func:`gatefield.validation.lyapunov.lyapunov_scan`): it passes within 3
   combined standard errors. A single size is not compared: the finite-N
   exponent is biased low by several percent even at N = 2000 (rate network,
-  g = 2: 0.100 at N = 1000 against 0.1125).
+  g = 2, mean over networks: 0.104 at N = 1000, 0.108 at N = 2000 and 4000,
+  0.1128 at N = 8000, against 0.1125).
 """
 
 from __future__ import annotations

@@ -329,7 +329,8 @@ class FiniteSizeScan:
     """QR exponents of networks of several sizes, extrapolated to N = infinity.
 
     The maximal exponent of a finite network is biased: at N = 1000 the rate
-    network at g = 2 sits about 10% under its large-N value. The leading
+    network at g = 2 sits about 8% under its large-N value (0.104 over 12
+    networks against 0.1125), at N = 4000 about 4%. The leading
     correction is taken as ``1/N``,
 
         lambda(N) = limit + slope / N,
