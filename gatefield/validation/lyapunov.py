@@ -400,8 +400,8 @@ def finite_size_fit(sizes, values, errors, *, birge: bool = True) -> tuple:
     if len(x) < 2 or len(np.unique(x)) < 2:
         raise GatefieldError("a finite-size fit needs at least two different network sizes")
     if np.any(~np.isfinite(e)) or np.any(e <= 0):
-        raise GatefieldError("a finite-size fit needs a positive, finite error for every size "
-                             "(use at least two seeds or a longer run)")
+        raise GatefieldError("a finite-size fit needs a positive, finite error for every size; "
+                             "give each size networks whose exponents scatter (more seeds)")
     (slope, limit), cov = np.polyfit(x, y, 1, w=1.0 / e, cov="unscaled")
     chi2 = float(np.sum(((y - (limit + slope * x)) / e) ** 2))
     dof = len(x) - 2
