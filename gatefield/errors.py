@@ -16,3 +16,15 @@ class SpecError(GatefieldError):
 
 class SolverError(GatefieldError):
     """A numerical solve did not converge or was asked something it cannot do."""
+
+
+def check_count(value, what: str, minimum: int) -> int:
+    """``value`` as an int if it is an integer (not a bool) of at least ``minimum``.
+
+    Raises :class:`GatefieldError` naming ``what`` otherwise.
+    """
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise GatefieldError(f"{what} must be an integer of at least {minimum}, got {value!r}")
+    return int(value)

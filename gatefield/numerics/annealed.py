@@ -36,12 +36,11 @@ literal fresh matrices, is the independent check.)
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import GatefieldError, SolverError
+from ..errors import GatefieldError, SolverError, check_count
 from ..theory.spec import Cell
 from .codegen import compile_cell
 from .dmft import _definitions
@@ -94,12 +93,6 @@ def initial_states(rng: np.random.Generator, shape: tuple, scale: float, replica
     return np.stack([s1, correlation * s1 + math.sqrt(1.0 - correlation ** 2) * other])
 
 
-def _count(value, what: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise GatefieldError(f"{what} must be an integer of at least {minimum}, got {value!r}")
-    return int(value)
-
-
 def check_settings(cell: Cell, steps, burn_in, blocks, scale, replicas, initial_correlation) -> tuple:
     """Validate the settings shared by the annealed theory and the untied simulation.
 
@@ -108,9 +101,9 @@ def check_settings(cell: Cell, steps, burn_in, blocks, scale, replicas, initial_
     if cell.time != "discrete":
         raise GatefieldError(f"cell '{cell.name}' is continuous-time; weights redrawn at every "
                              "step need a discrete-time cell")
-    steps = _count(steps, "the number of steps", 1)
-    burn_in = _count(burn_in, "the number of burn-in steps", 0)
-    blocks = _count(blocks, "the number of blocks", 2)
+    steps = check_count(steps, "the number of steps", 1)
+    burn_in = check_count(burn_in, "the number of burn-in steps", 0)
+    blocks = check_count(blocks, "the number of blocks", 2)
     if steps < blocks:
         raise GatefieldError(f"{steps} measured steps cannot be cut into {blocks} blocks; "
                              "measure longer or use fewer blocks")
@@ -254,8 +247,8 @@ def solve_annealed(cell: Cell, parameters: dict | None = None, *, samples: int =
     """
     steps, burn_in, blocks, scale, c0 = check_settings(cell, steps, burn_in, blocks, scale, replicas,
                                                        initial_correlation)
-    P = _count(samples, "the number of samples", 2)
-    seed = _count(seed, "the seed", 0)
+    P = check_count(samples, "the number of samples", 2)
+    seed = check_count(seed, "the seed", 0)
     compiled = compile_cell(cell)
     values = cell.resolve(parameters)
     definitions, definition_names = _definitions(cell)

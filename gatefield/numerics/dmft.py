@@ -25,13 +25,12 @@ engine (THEORY.md sections 4-5): :func:`dmft_sites` and
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.fft
 
-from ..errors import GatefieldError, SolverError
+from ..errors import GatefieldError, SolverError, check_count
 from ..theory.gates import gates
 from ..theory.spec import Cell
 from .codegen import CompiledCell, compile_cell, generate
@@ -453,12 +452,6 @@ def _next_iterate(C, C_new, damping: float, history: list, depth: int) -> np.nda
     return mixed
 
 
-def _count(value, what: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise GatefieldError(f"{what} must be an integer of at least {minimum}, got {value!r}")
-    return int(value)
-
-
 def _positive(value, what: str, allow_zero: bool = False) -> float:
     try:
         x = float(value)
@@ -591,12 +584,12 @@ def solve_dmft(
     compiled = compile_cell(cell)
     values = cell.resolve(parameters)
     continuous = cell.time == "continuous"
-    samples = _count(samples, "the number of samples", 2)
-    iterations = _count(iterations, "the number of iterations", 1)
-    min_iterations = _count(min_iterations, "min_iterations", 0)
-    anderson = _count(anderson, "the Anderson depth", 0)
-    measure = _count(measure, "the number of measuring passes", 0)
-    seed = _count(seed, "the seed", 0)
+    samples = check_count(samples, "the number of samples", 2)
+    iterations = check_count(iterations, "the number of iterations", 1)
+    min_iterations = check_count(min_iterations, "min_iterations", 0)
+    anderson = check_count(anderson, "the Anderson depth", 0)
+    measure = check_count(measure, "the number of measuring passes", 0)
+    seed = check_count(seed, "the seed", 0)
     damping = _positive(damping, "damping")
     if damping > 1:
         raise GatefieldError(f"damping must be in (0, 1], got {damping}")
@@ -615,9 +608,9 @@ def solve_dmft(
         if dt is not None:
             raise GatefieldError(f"cell '{cell.name}' is discrete-time; dt applies only to "
                                  "continuous-time cells, so leave it out")
-        n_T = _count(T, "T (steps)", 2)
-        n_burn = _count(burn_in, "burn_in (steps)", 0)
-        L = _count(max_lag, "max_lag (steps)", 1) + 1
+        n_T = check_count(T, "T (steps)", 2)
+        n_burn = check_count(burn_in, "burn_in (steps)", 0)
+        L = check_count(max_lag, "max_lag (steps)", 1) + 1
     if L >= n_T:
         raise GatefieldError(f"max_lag must be shorter than T (got {L - 1} and {n_T} grid steps); "
                              "lengthen T or shorten max_lag")

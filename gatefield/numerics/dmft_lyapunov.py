@@ -25,12 +25,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import GatefieldError, SolverError
+from ..errors import GatefieldError, SolverError, check_count
 from ..theory.spec import Cell
 from .codegen import compile_cell
 from .dmft import (
     DMFTResult,
-    _count,
     _draw,
     _positive,
     _prepare,
@@ -368,12 +367,12 @@ def dmft_lyapunov(
     """
     compiled = compile_cell(cell)
     continuous = cell.time == "continuous"
-    samples = _count(samples, "the number of samples", 2)
-    iterations = _count(iterations, "the number of iterations", 3)
-    average = _count(average, "the averaging window", 2)
+    samples = check_count(samples, "the number of samples", 2)
+    iterations = check_count(iterations, "the number of iterations", 3)
+    average = check_count(average, "the averaging window", 2)
     if average >= iterations:
         raise GatefieldError(f"average must be below iterations (got {average} and {iterations})")
-    seed = _count(seed, "the seed", 0)
+    seed = check_count(seed, "the seed", 0)
     damping = _positive(damping, "damping")
     if damping > 1:
         raise GatefieldError(f"damping must be in (0, 1], got {damping}")
@@ -405,8 +404,8 @@ def dmft_lyapunov(
         if dt is not None:
             raise GatefieldError(f"cell '{cell.name}' is discrete-time; dt applies only to "
                                  "continuous-time cells, so leave it out")
-        n_T = grid["T"] if T is None else _count(T, "T (steps)", 2)
-        n_burn = grid["burn_in"] if burn_in is None else _count(burn_in, "burn_in (steps)", 0)
+        n_T = grid["T"] if T is None else check_count(T, "T (steps)", 2)
+        n_burn = grid["burn_in"] if burn_in is None else check_count(burn_in, "burn_in (steps)", 0)
         step = 1.0
     if L >= n_T:
         raise GatefieldError(f"the lag window ({L} grid steps) must be shorter than T ({n_T})")

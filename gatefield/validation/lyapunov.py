@@ -20,12 +20,11 @@ already generated for the network.
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import GatefieldError
+from ..errors import GatefieldError, check_count
 from .simulate import Network, _evaluate, _pencil, _state
 
 __all__ = ["LyapunovResult", "lyapunov", "tangent_product", "FiniteSizeScan", "finite_size_fit",
@@ -158,12 +157,6 @@ def tangent_product(net: Network, s, V) -> np.ndarray:
     return out[..., 0] if single else out
 
 
-def _count(value, what: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise GatefieldError(f"{what} must be an integer of at least {minimum}, got {value!r}")
-    return int(value)
-
-
 def _orthonormalize(V: np.ndarray) -> tuple:
     """QR of the (m N, k) tangent matrix: orthonormal ``Q`` as (m, N, k), log |diag R|."""
     m, N, k = V.shape
@@ -249,13 +242,13 @@ def lyapunov(net: Network, s0, steps: int, *, k: int = 1, burn_in: int = 0,
     rate and the error reflects only the remaining alignment transient.
     """
     s = _state(net, s0).copy()
-    steps = _count(steps, "the number of steps", 1)
-    burn_in = _count(burn_in, "the number of burn-in steps", 0)
-    k = _count(k, "the number of exponents k", 1)
+    steps = check_count(steps, "the number of steps", 1)
+    burn_in = check_count(burn_in, "the number of burn-in steps", 0)
+    k = check_count(k, "the number of exponents k", 1)
     if k > net.m * net.N:
         raise GatefieldError(f"at most m N = {net.m * net.N} exponents exist, asked for k = {k}")
-    blocks = _count(blocks, "the number of blocks", 2)
-    tangent_seed = _count(tangent_seed, "the tangent seed", 0)
+    blocks = check_count(blocks, "the number of blocks", 2)
+    tangent_seed = check_count(tangent_seed, "the tangent seed", 0)
     if net.continuous:
         dt = DEFAULT_DT if dt is None else float(dt)
         if not math.isfinite(dt) or dt <= 0:
@@ -266,7 +259,7 @@ def lyapunov(net: Network, s0, steps: int, *, k: int = 1, burn_in: int = 0,
             raise GatefieldError(f"cell '{net.cell.name}' is discrete-time; dt applies only to "
                                  "continuous-time cells, so leave it out")
         default_every = 1
-    every = default_every if renormalize_every is None else _count(renormalize_every,
+    every = default_every if renormalize_every is None else check_count(renormalize_every,
                                                                      "renormalize_every", 1)
     per_block = max(1, steps // (every * blocks))
     n_renorm = per_block * blocks
@@ -437,15 +430,15 @@ def lyapunov_scan(cell, parameters: dict | None, sizes, seeds: int, steps: int, 
     """
     from . import simulate
 
-    sizes = tuple(sorted({_count(n, "a network size", 2) for n in sizes}))
+    sizes = tuple(sorted({check_count(n, "a network size", 2) for n in sizes}))
     if len(sizes) < 2:
         raise GatefieldError("a finite-size scan needs at least two different network sizes, "
                              f"got {list(sizes)}")
-    seeds = _count(seeds, "the number of seeds", 1)
+    seeds = check_count(seeds, "the number of seeds", 1)
     if seeds < SCAN_MIN_SEEDS:
         raise GatefieldError(f"a finite-size scan needs at least {SCAN_MIN_SEEDS} seeds per size, got "
                              f"{seeds}: the exponent's error is mostly its scatter between networks")
-    steps = _count(steps, "the number of steps", 1)
+    steps = check_count(steps, "the number of steps", 1)
     burn_in = steps // 10 if burn_in is None else burn_in
     continuous = cell.time == "continuous"
     if relax_time is None:

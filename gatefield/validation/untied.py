@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import GatefieldError
+from ..errors import GatefieldError, check_count
 from ..numerics.annealed import batch_means, check_settings, correlated_nodes, initial_states
 from ..numerics.codegen import compile_cell
 from ..theory.spec import Cell
@@ -105,12 +105,6 @@ class UntiedResult:
                 "draw": self.draw, "settings": self.settings}
 
 
-def _count(value, what: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise GatefieldError(f"{what} must be an integer of at least {minimum}, got {value!r}")
-    return int(value)
-
-
 def simulate_untied(cell: Cell, N: int, steps: int, *, parameters: dict | None = None,
                     burn_in: int = 0, weight_seed: int = 0, state_seed: int = 0,
                     scale: float = 1.0, replicas: int = 1, initial_correlation: float = 0.0,
@@ -174,8 +168,8 @@ def simulate_untied(cell: Cell, N: int, steps: int, *, parameters: dict | None =
                                                        initial_correlation)
     if draw not in DRAWS:
         raise GatefieldError(f"draw must be one of {', '.join(DRAWS)}, got {draw!r}")
-    weight_seed = _count(weight_seed, "the weight seed", 0)
-    state_seed = _count(state_seed, "the initial-state seed", 0)
+    weight_seed = check_count(weight_seed, "the weight seed", 0)
+    state_seed = check_count(state_seed, "the initial-state seed", 0)
     compiled = compile_cell(cell)
     values = cell.resolve(parameters)
     m, K = cell.m, cell.K
