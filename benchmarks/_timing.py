@@ -10,7 +10,7 @@ def interleaved(methods: dict, reps: int) -> dict:
     times = {name: [] for name in methods}
     names = list(methods)
     for r in range(reps):
-        for name in names[r % len(names):] + names[:r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             t0 = time.perf_counter()
             methods[name]()
             times[name].append(time.perf_counter() - t0)

@@ -84,7 +84,7 @@ def damped_row(problem, lams, starts):
     steps = []
     chunk = max(1, solver.BLOCK // problem.sites.n)
     for lo in range(0, len(lams), chunk):
-        prep = problem.prepare(lams[lo:lo + chunk])
+        prep = problem.prepare(lams[lo : lo + chunk])
         M = problem.support_matrix(prep)
         rho = np.max(np.abs(np.linalg.eigvals(M)), axis=1)
         idx = np.flatnonzero(rho > 1.0 + solver.EDGE_MARGIN)
@@ -103,8 +103,9 @@ def damped_row(problem, lams, starts):
             done = (solver._relative_residual(phi, x[todo]) <= TOL) | (step == MAX_STEPS)
             if done.any():
                 fin = np.flatnonzero(done)
-                _, rho_fin, _ = solver._implicit_density(problem, solver._take(at, fin),
-                                                          solver._take(parts, fin))
+                _, rho_fin, _ = solver._implicit_density(
+                    problem, solver._take(at, fin), solver._take(parts, fin)
+                )
                 out[lo + idx[todo[fin]]] = rho_fin
                 steps += [step] * fin.size
             keep = np.flatnonzero(~done)
@@ -120,8 +121,9 @@ def damped_row(problem, lams, starts):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="a 30 x 30 grid, one repetition, one baseline row (smoke test)")
+    parser.add_argument(
+        "--quick", action="store_true", help="a 30 x 30 grid, one repetition, one baseline row (smoke test)"
+    )
     args = parser.parse_args(argv)
     grid = 30 if args.quick else GRID
     reps = 1 if args.quick else 2
@@ -137,8 +139,10 @@ def main(argv=None) -> int:
     lams = np.linspace(*RE, grid)[None, :] + 1j * np.linspace(*IM, grid)[:, None]
     # Not the row just above the real axis: its start, the row below, is its mirror image.
     rows = np.array([grid // 2 + 4]) if args.quick else np.arange(5, grid, STRIDE)
-    print(f"GRU {PARAMS}: {sites.n} sites, {problem.K} active nodes; {grid} x {grid} grid, "
-          f"Re lam in {list(RE)}, Im lam in {list(IM)}")
+    print(
+        f"GRU {PARAMS}: {sites.n} sites, {problem.K} active nodes; {grid} x {grid} grid, "
+        f"Re lam in {list(RE)}, Im lam in {list(IM)}"
+    )
     if args.quick:
         print("(--quick: smoke test; the ratio is not the reported one)")
 
@@ -179,15 +183,21 @@ def main(argv=None) -> int:
         return float(np.max(np.abs(a[mask] - b[mask]) / np.abs(b[mask])))
 
     far = np.abs(lams[rows].imag) >= 0.2
-    print(f"  timing: {reps} interleaved repetition(s), medians; damped iteration on {len(rows)} rows "
-          f"({inside_sub} points inside), gatefield on all {grid} rows ({inside_all} inside)")
+    print(
+        f"  timing: {reps} interleaved repetition(s), medians; damped iteration on {len(rows)} rows "
+        f"({inside_sub} points inside), gatefield on all {grid} rows ({inside_all} inside)"
+    )
     print(f"  {'method':36s} {'seconds':>9s} {'ms / point inside':>18s} {'ratio':>7s}")
     print(f"  {'gatefield density, whole grid':36s} {t_gf:9.2f} {1e3 * per_gf:18.2f} {1:7.0f}")
-    print(f"  {'damped iteration, timed rows':36s} {t_base:9.2f} {1e3 * per_base:18.2f} "
-          f"{per_base / per_gf:6.0f}x")
-    print(f"  damped iteration steps per point: median {statistics.median(steps):.0f}, "
-          f"max {max(steps)}, stopped at {MAX_STEPS} without converging: "
-          f"{sum(s == MAX_STEPS for s in steps)} (theta = {THETA})")
+    print(
+        f"  {'damped iteration, timed rows':36s} {t_base:9.2f} {1e3 * per_base:18.2f} "
+        f"{per_base / per_gf:6.0f}x"
+    )
+    print(
+        f"  damped iteration steps per point: median {statistics.median(steps):.0f}, "
+        f"max {max(steps)}, stopped at {MAX_STEPS} without converging: "
+        f"{sum(s == MAX_STEPS for s in steps)} (theta = {THETA})"
+    )
     print(f"  damped iteration extrapolated to the whole grid: {per_base * inside_all:.0f} s")
     print(f"  CPU time of the process over all repetitions: {cpu:.1f} s")
     print("  accuracy on the timed rows (max relative difference of the density, points inside):")
@@ -195,8 +205,10 @@ def main(argv=None) -> int:
     print(f"    gatefield vs reference (tol {REFERENCE_TOL:.0e}):       {rel(rho[rows], reference):.1e}")
     print(f"    damped iteration vs reference:            {rel(base, reference):.1e}")
     if far.any():
-        print(f"    (|Im lam| >= 0.2 only: gatefield vs reference "
-              f"{rel(np.where(far, rho[rows], 0), np.where(far, reference, 0)):.1e})")
+        print(
+            f"    (|Im lam| >= 0.2 only: gatefield vs reference "
+            f"{rel(np.where(far, rho[rows], 0), np.where(far, reference, 0)):.1e})"
+        )
     return 0
 
 

@@ -84,8 +84,10 @@ def main(argv=None) -> int:
     print(f"GRU {PARAMS}: E[h^2]")
     print(f"  DMFT, {samples} paths ({status}): {m_dmft:.5f} +- {e_dmft:.5f} in {t_dmft:.1f} s")
     print(f"  simulation, N = {n}, {BURN_IN} + {STEPS} steps: {m_sim:.5f} +- {e_sim:.5f} in {t_sim:.1f} s")
-    print(f"  difference {m_dmft - m_sim:+.5f} ({abs(m_dmft - m_sim) / math.hypot(e_dmft, e_sim):.1f} "
-          "combined standard errors)")
+    print(
+        f"  difference {m_dmft - m_sim:+.5f} ({abs(m_dmft - m_sim) / math.hypot(e_dmft, e_sim):.1f} "
+        "combined standard errors)"
+    )
     print(f"  DMFT time at the simulation's error: {equal:.1f} s; ratio {t_sim / equal:.1f}x")
     if args.quick:
         print("(--quick: smoke test; the ratio is not the reported one)")

@@ -122,14 +122,16 @@ def reference_solve(cell, params, tol, xtol=XTOL, lambdify_each_call=True):
                     density *= math.exp(-0.5 * xi * xi) / SQRT_2PI
                 return float(f(*[s * xi for s, xi in zip(sd, x, strict=True)], *pvals)) * density
 
-            out[k] = integrate.nquad(integrand, [(-np.inf, np.inf)] * len(nodes),
-                                     opts={"epsabs": tol, "epsrel": tol, "limit": 200})[0]
+            out[k] = integrate.nquad(
+                integrand, [(-np.inf, np.inf)] * len(nodes), opts={"epsabs": tol, "epsrel": tol, "limit": 200}
+            )[0]
         return out
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # exp overflow in the far tails is harmless here
-        q, info, _, _ = optimize.fsolve(lambda q: phi(q) - q, np.full(len(mf.nodes), START), xtol=xtol,
-                                        full_output=True)
+        q, info, _, _ = optimize.fsolve(
+            lambda q: phi(q) - q, np.full(len(mf.nodes), START), xtol=xtol, full_output=True
+        )
     return q, info["nfev"]
 
 
@@ -158,8 +160,12 @@ def clear_caches():
     including SymPy's own expression cache."""
     sympy.core.cache.clear_cache()
     codegen.compile_cell.cache_clear()
-    for fn in (derive.fixed_point, derive.mean_field_equations, derive.jacobian_pencil,
-               derive.support_matrix):
+    for fn in (
+        derive.fixed_point,
+        derive.mean_field_equations,
+        derive.jacobian_pencil,
+        derive.support_matrix,
+    ):
         fn.cache_clear()
 
 
@@ -191,8 +197,9 @@ def true_solution(cell, params, start):
         groups = []
         for nodes, factor in _factors(expr, mf.nodes):
             f = sympy.lambdify(nodes + psyms, factor, modules=NAIVE_MODULES)
-            fm = sympy.lambdify(nodes + psyms, factor,
-                                modules=[{"sigmoid": lambda x: 1 / (1 + mpmath.exp(-x))}, "mpmath"])
+            fm = sympy.lambdify(
+                nodes + psyms, factor, modules=[{"sigmoid": lambda x: 1 / (1 + mpmath.exp(-x))}, "mpmath"]
+            )
             groups.append((nodes, f, fm))
         plan.append(groups)
 
@@ -207,9 +214,11 @@ def true_solution(cell, params, start):
                     d = math.prod(math.exp(-0.5 * xi * xi) / SQRT_2PI for xi in x)
                     return float(f(*[s * xi for s, xi in zip(sd, x, strict=True)], *pvals)) * d
 
-                out[k] *= integrate.nquad(g, [(-np.inf, np.inf)] * len(nodes),
-                                          opts={"epsabs": TRUE_EPSABS, "epsrel": TRUE_EPSREL,
-                                                "limit": 1000})[0]
+                out[k] *= integrate.nquad(
+                    g,
+                    [(-np.inf, np.inf)] * len(nodes),
+                    opts={"epsabs": TRUE_EPSABS, "epsrel": TRUE_EPSREL, "limit": 1000},
+                )[0]
         return out
 
     with warnings.catch_warnings():
@@ -226,8 +235,10 @@ def true_solution(cell, params, start):
             value = mpmath.mpf(1)
             for nodes, _, fm in groups:
                 sd = mpmath.sqrt(max(q[mf.nodes.index(nodes[0])], 0.0))
-                value *= mpmath.quad(lambda x, fm=fm, sd=sd: fm(sd * x, *pvals) * mpmath.npdf(x),
-                                     [-mpmath.inf, -4, -1, 0, 1, 4, mpmath.inf])
+                value *= mpmath.quad(
+                    lambda x, fm=fm, sd=sd: fm(sd * x, *pvals) * mpmath.npdf(x),
+                    [-mpmath.inf, -4, -1, 0, 1, 4, mpmath.inf],
+                )
             worst = max(worst, abs(float(value - mpmath.mpf(q[k]))))
         certificate = worst
     return q, certificate
@@ -294,16 +305,27 @@ def run_case(name: str, reps: int, ref_tol: float | None) -> dict:
     compile_time = cold_compile(cell, max(1, min(reps, 3)))
     derive_time = cold_derive(cell, max(1, min(reps, 3)))
     compile_cell(cell)
-    return {"name": name, "params": params, "q_true": q_true, "certificate": certificate,
-            "ref_tol": ref_tol, "errors": errors, "evaluations": evaluations, "times": times,
-            "compile": compile_time, "derive": derive_time}
+    return {
+        "name": name,
+        "params": params,
+        "q_true": q_true,
+        "certificate": certificate,
+        "ref_tol": ref_tol,
+        "errors": errors,
+        "evaluations": evaluations,
+        "times": times,
+        "compile": compile_time,
+        "derive": derive_time,
+    }
 
 
 def report(case: dict) -> None:
     t, e = case["times"], case["errors"]
     print(f"\n{case['name']} {case['params']}   reference nquad epsabs = epsrel = {case['ref_tol']:.0e}")
-    print(f"  q_true = {np.array2string(case['q_true'], precision=15)}"
-          f"   (mpmath certificate |Phi(q_true) - q_true| = {case['certificate']:.1e})")
+    print(
+        f"  q_true = {np.array2string(case['q_true'], precision=15)}"
+        f"   (mpmath certificate |Phi(q_true) - q_true| = {case['certificate']:.1e})"
+    )
     print(f"  {'method':26s} {'median s':>10s} {'error in q':>11s} {'Phi evals':>9s} {'ref/this':>9s}")
     base = t["reference naive"]
     for k in t:
@@ -311,32 +333,44 @@ def report(case: dict) -> None:
     gf = e["gatefield one root"]
     for k in ("reference naive", "reference lambdify once"):
         if e[k] > gf:
-            print(f"  note: {k} is LESS accurate than gatefield ({e[k]:.1e} > {gf:.1e}); "
-                  "tighten --ref-tol")
+            print(f"  note: {k} is LESS accurate than gatefield ({e[k]:.1e} > {gf:.1e}); tighten --ref-tol")
     cold_gf = t["gatefield one root"] + case["compile"]
     cold_ref = base + case["derive"]
-    print(f"  one-time: compile_cell {case['compile']:.3f} s (all derivations and codegen), "
-          f"reference derivation {case['derive']:.3f} s")
-    print(f"  ratio naive / gatefield one root: warm {base / t['gatefield one root']:.0f}x, "
-          f"cold (incl. one-time costs) {cold_ref / cold_gf:.1f}x;  "
-          f"naive / all roots {base / t['gatefield all roots']:.1f}x")
+    print(
+        f"  one-time: compile_cell {case['compile']:.3f} s (all derivations and codegen), "
+        f"reference derivation {case['derive']:.3f} s"
+    )
+    print(
+        f"  ratio naive / gatefield one root: warm {base / t['gatefield one root']:.0f}x, "
+        f"cold (incl. one-time costs) {cold_ref / cold_gf:.1f}x;  "
+        f"naive / all roots {base / t['gatefield all roots']:.1f}x"
+    )
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="one repetition, GRU at a looser reference tolerance (smoke test)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="one repetition, GRU at a looser reference tolerance (smoke test)",
+    )
     parser.add_argument("--reps", type=int, default=None, help="repetitions per method (default 7)")
-    parser.add_argument("--ref-tol", type=float, default=None,
-                        help="reference nquad epsabs = epsrel (default: the loosest decade matching "
-                             f"gatefield's accuracy; --quick: {QUICK_TOL:g})")
+    parser.add_argument(
+        "--ref-tol",
+        type=float,
+        default=None,
+        help="reference nquad epsabs = epsrel (default: the loosest decade matching "
+        f"gatefield's accuracy; --quick: {QUICK_TOL:g})",
+    )
     parser.add_argument("--cases", nargs="+", choices=sorted(CASES), default=None)
     args = parser.parse_args(argv)
     reps = args.reps or (1 if args.quick else 7)
     ref_tol = args.ref_tol or (QUICK_TOL if args.quick else None)
     cases = args.cases or (["gru"] if args.quick else ["gru", "vanilla"])
-    print(f"mean-field solve, {reps} interleaved repetition(s), medians; fsolve xtol {XTOL:g}, "
-          f"start q = {START}")
+    print(
+        f"mean-field solve, {reps} interleaved repetition(s), medians; fsolve xtol {XTOL:g}, "
+        f"start q = {START}"
+    )
     if args.quick:
         print("(--quick: smoke test; the reference tolerance is looser than for the reported ratios)")
     for name in cases:

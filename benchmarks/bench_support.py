@@ -105,8 +105,9 @@ def reference_setup(cell, values: dict, q: dict, n: int):
     out = []
     for matrix in (pen.A, pen.B, pen.C, pen.E):
         matrix = fp.substitute(matrix)
-        f = sympy.lambdify(nodes + params, list(matrix),
-                           modules=[{"sigmoid": scipy.special.expit}, "scipy", "numpy"])
+        f = sympy.lambdify(
+            nodes + params, list(matrix), modules=[{"sigmoid": scipy.special.expit}, "scipy", "numpy"]
+        )
         entries = [np.broadcast_to(np.asarray(e, dtype=float), weights.shape) for e in f(*points, *pvals)]
         out.append(np.stack(entries, axis=-1).reshape(weights.shape + matrix.shape))
     return (*out, weights)
@@ -121,7 +122,7 @@ def reference_M(coeffs, lams) -> np.ndarray:
     Bc = B.astype(complex)
     for k, lam in enumerate(lams):
         T = C @ np.linalg.solve(lam * eye - A, Bc) + E
-        out[k] = np.einsum("n,nab->ab", w, T.real ** 2 + T.imag ** 2)
+        out[k] = np.einsum("n,nab->ab", w, T.real**2 + T.imag**2)
     return out
 
 
@@ -136,8 +137,9 @@ def monte_carlo_M(cell, values, q, lams, rng) -> tuple:
         out = []
         for matrix in (pen.A, pen.B, pen.C, pen.E):
             matrix = fp.substitute(matrix)
-            f = sympy.lambdify(nodes + params, list(matrix),
-                               modules=[{"sigmoid": scipy.special.expit}, "numpy"])
+            f = sympy.lambdify(
+                nodes + params, list(matrix), modules=[{"sigmoid": scipy.special.expit}, "numpy"]
+            )
             entries = [np.broadcast_to(np.asarray(e, dtype=float), (MC_SAMPLES,)) for e in f(*points, *pvals)]
             out.append(np.stack(entries, axis=-1).reshape((MC_SAMPLES,) + matrix.shape))
         batches.append(reference_M((*out, np.full(MC_SAMPLES, 1.0 / MC_SAMPLES)), lams))
@@ -190,9 +192,9 @@ def run_case(name: str, quick: bool) -> None:
     values = cell.resolve(params)
     compiled = compile_cell(cell)
     K = cell.K
-    degrees = [n for n in degrees if n ** K <= MAX_NODES]
+    degrees = [n for n in degrees if n**K <= MAX_NODES]
     if quick:
-        degrees = [n for n in degrees if n ** K <= 30_000]
+        degrees = [n for n in degrees if n**K <= 30_000]
     rng = np.random.default_rng(SEED)
 
     # Theory: the fixed point.
@@ -207,26 +209,33 @@ def run_case(name: str, quick: bool) -> None:
         M_true = gatefield_M(compiled, values, q, flat, TRUE_ORDER)
     dist = distance_to_unit_segment(flat)
     bulk = rng.choice(np.flatnonzero(dist >= BULK_DISTANCE), BULK_POINTS, replace=False)
-    near = rng.choice(np.flatnonzero((dist >= NEAR_DISTANCE) & (dist < BULK_DISTANCE)), NEAR_POINTS,
-                      replace=False)
+    near = rng.choice(
+        np.flatnonzero((dist >= NEAR_DISTANCE) & (dist < BULK_DISTANCE)), NEAR_POINTS, replace=False
+    )
     tests = np.concatenate([bulk, near])
     if not quick:
         mc, se = monte_carlo_M(cell, values, q, flat[tests], rng)
         z = np.abs(mc - M_true[tests]) / np.maximum(se, 1e-300)
-        print(f"  truth check, Monte Carlo ({MC_BATCHES} x {MC_SAMPLES} samples): max |MC - truth| = "
-              f"{np.max(z[M_true[tests] != 0]):.1f} standard errors; relative standard error "
-              f"{np.max(relative_error(mc + se, mc)):.0e}")
+        print(
+            f"  truth check, Monte Carlo ({MC_BATCHES} x {MC_SAMPLES} samples): max |MC - truth| = "
+            f"{np.max(z[M_true[tests] != 0]):.1f} standard errors; relative standard error "
+            f"{np.max(relative_error(mc + se, mc)):.0e}"
+        )
         if name in SELF_CHECK_ORDER:
             with quadrature_range(TRUE_L):
                 higher = gatefield_M(compiled, values, q, flat[tests], SELF_CHECK_ORDER[name])
             diff = relative_error(higher, M_true[tests])
-            print(f"  truth check, order {SELF_CHECK_ORDER[name]} vs {TRUE_ORDER}: max relative difference "
-                  f"{diff[: len(bulk)].max():.1e} (bulk points), {diff[len(bulk):].max():.1e} (near points)")
+            print(
+                f"  truth check, order {SELF_CHECK_ORDER[name]} vs {TRUE_ORDER}: max relative difference "
+                f"{diff[: len(bulk)].max():.1e} (bulk points), {diff[len(bulk) :].max():.1e} (near points)"
+            )
         if name in GH_CHECK:
             n = GH_CHECK[name]
             check = reference_M(reference_setup(cell, values, q, n), flat[bulk])
-            print(f"  truth check, Gauss-Hermite n = {n} at bulk points: max relative difference "
-                  f"{np.max(relative_error(check, M_true[bulk])):.1e}")
+            print(
+                f"  truth check, Gauss-Hermite n = {n} at bulk points: max relative difference "
+                f"{np.max(relative_error(check, M_true[bulk])):.1e}"
+            )
 
     # gatefield's accuracy: on the test points and over the whole grid.
     M_gf = gatefield_M(compiled, values, q, flat)
@@ -243,8 +252,8 @@ def run_case(name: str, quick: bool) -> None:
         M_ref, seconds = timed(lambda coeffs=coeffs: reference_M(coeffs, flat[tests]))
         per_lam[n] = seconds / len(tests)
         e = relative_error(M_ref, M_true[tests])
-        eb, en = e[: len(bulk)].max(), e[len(bulk):].max()
-        print(f"  {n:9d} {n ** K:9d} {eb:9.1e} {en:9.1e} {per_lam[n]:8.4f}")
+        eb, en = e[: len(bulk)].max(), e[len(bulk) :].max()
+        print(f"  {n:9d} {n**K:9d} {eb:9.1e} {en:9.1e} {per_lam[n]:8.4f}")
         if matched["bulk"] is None and eb <= target_bulk:
             matched["bulk"] = n
         if matched["near"] is None and en <= target_near:
@@ -253,8 +262,10 @@ def run_case(name: str, quick: bool) -> None:
             break
     n_main = matched["bulk"] or degrees[min(len(degrees) - 1, 3)]
     if matched["bulk"] is None:
-        print(f"  no Gauss-Hermite degree up to {max(degrees)} matches gatefield on the bulk points; "
-              f"the reference is timed at n = {n_main} (LESS accurate: the ratio is a lower bound)")
+        print(
+            f"  no Gauss-Hermite degree up to {max(degrees)} matches gatefield on the bulk points; "
+            f"the reference is timed at n = {n_main} (LESS accurate: the ratio is a lower bound)"
+        )
 
     # Time both, interleaved; the reference loop on a random subset of the grid.
     budget = 2.0 if quick else 8.0  # seconds for one reference loop
@@ -287,8 +298,10 @@ def run_case(name: str, quick: bool) -> None:
     def quantiles(e):
         return " / ".join(f"{v:.0e}" for v in np.quantile(e, [0.5, 0.9, 0.99]))
 
-    print(f"  timing: {reps} interleaved repetition(s), medians; reference loop timed on {subset_size} "
-          f"random grid points, extrapolated x{flat.size / subset_size:.0f}")
+    print(
+        f"  timing: {reps} interleaved repetition(s), medians; reference loop timed on {subset_size} "
+        f"random grid points, extrapolated x{flat.size / subset_size:.0f}"
+    )
     print(f"  {'method':34s} {'seconds':>10s}  error median / 90% / 99% (same {subset_size} points)")
     print(f"  {'gatefield fixed_point_sites':34s} {sites_s:10.3f}")
     print(f"  {'gatefield support_values (grid)':34s} {values_s:10.3f}")
@@ -296,21 +309,28 @@ def run_case(name: str, quick: bool) -> None:
     print(f"  {f'reference n={n_main} setup (lambdify+eval)':34s} {setup_s:10.3f}")
     print(f"  {'reference loop, extrapolated':34s} {loop_s * flat.size / subset_size:10.1f}")
     print(f"  {'reference total, extrapolated':34s} {ref_total:10.1f}  {quantiles(err_ref_sub)}")
-    print(f"  ratio reference / gatefield: {ref_total / totals['gatefield']:.0f}x "
-          f"(Gauss-Hermite n = {n_main}, matched on bulk points: {matched['bulk'] is not None})")
+    print(
+        f"  ratio reference / gatefield: {ref_total / totals['gatefield']:.0f}x "
+        f"(Gauss-Hermite n = {n_main}, matched on bulk points: {matched['bulk'] is not None})"
+    )
     if matched["near"] is not None and matched["near"] != n_main:
         n = matched["near"]
         near_total = per_lam[n] * flat.size
-        print(f"  matched on near points too at n = {n}: {per_lam[n]:.3f} s / lam (from the calibration), "
-              f"about {near_total:.0f} s for the grid, {near_total / totals['gatefield']:.0f}x")
+        print(
+            f"  matched on near points too at n = {n}: {per_lam[n]:.3f} s / lam (from the calibration), "
+            f"about {near_total:.0f} s for the grid, {near_total / totals['gatefield']:.0f}x"
+        )
     elif matched["near"] is None:
         print(f"  near points: no degree up to {max(degrees)} matches gatefield ({target_near:.0e})")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="GRU only, small Gauss-Hermite degrees, one repetition (smoke test)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="GRU only, small Gauss-Hermite degrees, one repetition (smoke test)",
+    )
     parser.add_argument("--cases", nargs="+", choices=sorted(CASES), default=None)
     args = parser.parse_args(argv)
     cases = args.cases or (["gru"] if args.quick else ["gru", "lstm"])

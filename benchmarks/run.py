@@ -20,8 +20,12 @@ import bench_dmft  # noqa: E402
 import bench_meanfield  # noqa: E402
 import bench_support  # noqa: E402
 
-BENCHMARKS = {"meanfield": bench_meanfield.main, "support": bench_support.main, "density": bench_density.main,
-              "dmft": bench_dmft.main}
+BENCHMARKS = {
+    "meanfield": bench_meanfield.main,
+    "support": bench_support.main,
+    "density": bench_density.main,
+    "dmft": bench_dmft.main,
+}
 
 
 def main(argv=None) -> int:

@@ -26,8 +26,9 @@ from __future__ import annotations
 from gatefield.validation.figures import example_arguments, figure_table, make_figure
 
 
-def main(N: int = 1000, seeds: int = 3, out: str = "gru-marginal-stability.png", quick: bool = False,
-         jobs: int = 1) -> dict:
+def main(
+    N: int = 1000, seeds: int = 3, out: str = "gru-marginal-stability.png", quick: bool = False, jobs: int = 1
+) -> dict:
     """Theory curves and finite-N points; returns the plotted data."""
     data = make_figure("gru-marginal-stability", N=N, seeds=seeds, out=out, quick=quick, jobs=jobs)
     print(figure_table(data))

@@ -38,8 +38,14 @@ from gatefield.numerics import solve_dmft_fourier  # noqa: E402
 from gatefield.validation import lyapunov_scan  # noqa: E402
 
 
-def main(sizes=(500, 1000, 2000, 4000), seeds: int = 4, out: str = "lyapunov-size.png", g: float = 2.0,
-         steps: int = 5000, progress=None) -> dict:
+def main(
+    sizes=(500, 1000, 2000, 4000),
+    seeds: int = 4,
+    out: str = "lyapunov-size.png",
+    g: float = 2.0,
+    steps: int = 5000,
+    progress=None,
+) -> dict:
     # Parameters
     cell = load_cell("rate")
     dt = 0.1
@@ -60,10 +66,22 @@ def main(sizes=(500, 1000, 2000, 4000), seeds: int = 4, out: str = "lyapunov-siz
     x = 1.0 / np.asarray(scan.sizes, dtype=float)
     line = np.linspace(0.0, x.max() * 1.05, 50)
     fig, ax = plt.subplots(figsize=(5.0, 3.6))
-    ax.errorbar(x, scan.exponents, yerr=scan.errors, fmt="o", capsize=3,
-                label=f"QR, {seeds} networks per N, {scan.steps * dt:g} time units")
-    ax.plot(line, scan.limit + scan.slope * line, "--", color="C0", lw=1,
-            label=f"fit lambda_inf + a/N: {scan.limit:.4f} +- {scan.limit_error:.4f}")
+    ax.errorbar(
+        x,
+        scan.exponents,
+        yerr=scan.errors,
+        fmt="o",
+        capsize=3,
+        label=f"QR, {seeds} networks per N, {scan.steps * dt:g} time units",
+    )
+    ax.plot(
+        line,
+        scan.limit + scan.slope * line,
+        "--",
+        color="C0",
+        lw=1,
+        label=f"fit lambda_inf + a/N: {scan.limit:.4f} +- {scan.limit_error:.4f}",
+    )
     ax.plot([0.0], [theory], "*", ms=12, color="C3", label=f"DMFT (N = infinity): {theory:.4f}")
     ax.set_xlabel("1 / N")
     ax.set_ylabel("maximal Lyapunov exponent (per unit time)")
@@ -83,5 +101,11 @@ if __name__ == "__main__":
     parser.add_argument("--g", type=float, default=2.0)
     parser.add_argument("--out", default="lyapunov-size.png")
     args = parser.parse_args()
-    main(args.sizes, args.seeds, args.out, args.g, args.steps,
-         progress=lambda done, total: print(f"  network {done}/{total}", flush=True))
+    main(
+        args.sizes,
+        args.seeds,
+        args.out,
+        args.g,
+        args.steps,
+        progress=lambda done, total: print(f"  network {done}/{total}", flush=True),
+    )

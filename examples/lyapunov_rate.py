@@ -42,8 +42,14 @@ from gatefield.validation import initial_state, lyapunov, make_network, run_to_s
 CURVE = tuple(float(g) for g in np.linspace(0.4, 3.0, 14))
 
 
-def main(N: int = 1000, seeds: int = 2, out: str = "lyapunov-rate.png", steps: int = 3000,
-         gains=(0.5, 1.5, 2.0, 3.0), curve=CURVE) -> dict:
+def main(
+    N: int = 1000,
+    seeds: int = 2,
+    out: str = "lyapunov-rate.png",
+    steps: int = 3000,
+    gains=(0.5, 1.5, 2.0, 3.0),
+    curve=CURVE,
+) -> dict:
     # Parameters
     cell = load_cell("rate")
     dt, burn_in = 0.1, 50.0
@@ -70,8 +76,14 @@ def main(N: int = 1000, seeds: int = 2, out: str = "lyapunov-rate.png", steps: i
     # Plot
     fig, ax = plt.subplots(figsize=(5.0, 3.6))
     ax.plot(curve, theory, "-", label="DMFT (Fourier, Schroedinger form)")
-    ax.errorbar([p[0] for p in points], [p[1] for p in points], yerr=[p[2] for p in points], fmt="o",
-                capsize=3, label=f"QR, N = {N}, {seeds} seeds")
+    ax.errorbar(
+        [p[0] for p in points],
+        [p[1] for p in points],
+        yerr=[p[2] for p in points],
+        fmt="o",
+        capsize=3,
+        label=f"QR, N = {N}, {seeds} seeds",
+    )
     ax.axhline(0.0, color="0.5", lw=0.8, ls="--")
     ax.set_xlabel("gain g")
     ax.set_ylabel("maximal Lyapunov exponent (per unit time)")

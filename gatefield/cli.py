@@ -23,8 +23,12 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line and exit status 2."""
 
     def error(self, message):
-        self.exit(2, f"gatefield: error: {message} (see 'gatefield {self.prog.split()[-1]} --help')\n"
-                  if " " in self.prog else f"gatefield: error: {message} (see 'gatefield --help')\n")
+        self.exit(
+            2,
+            f"gatefield: error: {message} (see 'gatefield {self.prog.split()[-1]} --help')\n"
+            if " " in self.prog
+            else f"gatefield: error: {message} (see 'gatefield --help')\n",
+        )
 
 
 def _overrides(pairs) -> dict:
@@ -77,29 +81,42 @@ def _progress(label):
     def tick(done, total):
         _end_line()
         print(f"  {label} {done}/{total}", file=sys.stderr, flush=True)
+
     return tick
 
 
 def _dmft_progress(info):
     """One stderr line per DMFT iteration: how far from self-consistent."""
-    print(f"\r  dmft iteration {info['iteration']}: change {info['residual']:.2e} "
-          f"(sampling noise {info['noise']:.1e})", end="", file=sys.stderr, flush=True)
+    print(
+        f"\r  dmft iteration {info['iteration']}: change {info['residual']:.2e} "
+        f"(sampling noise {info['noise']:.1e})",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
     _open_line[0] = True
 
 
 def _progress_bar(label, width=30):
     """A one-line bar on stderr, redrawn in place."""
+
     def tick(done, total):
         _end_line()
         filled = int(width * done / max(total, 1))
         end = "\n" if done >= total else ""
-        print(f"\r  {label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}", end=end,
-              file=sys.stderr, flush=True)
+        print(
+            f"\r  {label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
+
     return tick
 
 
 def _number_at_least(kind, least, why):
     """An argparse type: a ``kind`` number >= ``least``; ``why`` explains a miss."""
+
     def parse(text):
         try:
             value = kind(text)
@@ -108,6 +125,7 @@ def _number_at_least(kind, least, why):
         if not (math.isfinite(value) and value >= least):
             raise argparse.ArgumentTypeError(f"{why} and finite, got {text}")
         return value
+
     return parse
 
 
@@ -190,15 +208,18 @@ def cmd_meanfield(args):
         verdict = "stable" if sol.stable else "unstable"
         extra = ""
         if sol.support is not None:
-            extra = (f", spectral radius {sol.support.spectral_radius:.4f}, "
-                     f"rightmost {sol.support.rightmost_real:.4f}")
+            extra = (
+                f", spectral radius {sol.support.spectral_radius:.4f}, "
+                f"rightmost {sol.support.rightmost_real:.4f}"
+            )
         print(f"  [{k}] {qs}; residual {sol.residual:.1e}; {verdict}{extra}")
 
 
 def _solution_needs_fixed_point(args):
     if args.route != "fixed-point" and args.solution is not None:
-        raise GatefieldError("--solution applies to the fixed-point route only; drop it or use "
-                             "--route fixed-point")
+        raise GatefieldError(
+            "--solution applies to the fixed-point route only; drop it or use --route fixed-point"
+        )
 
 
 def _simulate_fixed_point(cell, values, N, seed):
@@ -207,8 +228,10 @@ def _simulate_fixed_point(cell, values, N, seed):
     net = simulate.make_network(cell, N, seed, values)
     fp = simulate.find_fixed_point(net, simulate.initial_state(net, seed))
     if not fp.converged:
-        raise GatefieldError(f"the N = {N} network (seed {seed}) did not relax to a fixed point "
-                             f"(residual {fp.residual:.1e}); use --route plug-in for time-dependent states")
+        raise GatefieldError(
+            f"the N = {N} network (seed {seed}) did not relax to a fixed point "
+            f"(residual {fp.residual:.1e}); use --route plug-in for time-dependent states"
+        )
     return np.linalg.eigvals(simulate.jacobian(net, fp.state))
 
 
@@ -267,15 +290,19 @@ def cmd_spectrum(args):
         try:
             plot_spectrum(args.plot, support, eigenvalues, cell.time, title, args.route)
         except (OSError, ValueError) as err:
-            raise GatefieldError(f"cannot write the figure {args.plot}: {err}; use an existing folder "
-                                 "and a .png, .pdf or .svg name") from None
+            raise GatefieldError(
+                f"cannot write the figure {args.plot}: {err}; use an existing folder "
+                "and a .png, .pdf or .svg name"
+            ) from None
         print(f"wrote {args.plot}", file=sys.stderr)
     if args.json:
         print(_dump(data))
         return
     print(f"{cell.name}: route {args.route} ({label})")
-    print(f"  spectral radius {support.spectral_radius:.6f}, rightmost real part "
-          f"{support.rightmost_real:.6f}, {'stable' if support.stable else 'unstable'}")
+    print(
+        f"  spectral radius {support.spectral_radius:.6f}, rightmost real part "
+        f"{support.rightmost_real:.6f}, {'stable' if support.stable else 'unstable'}"
+    )
     print("  order parameters: " + ", ".join(f"q[{n}] = {v:.6g}" for n, v in order.items()))
     if outside is not None:
         print(f"  eigenvalues outside the predicted support: {outside:.2%}")
@@ -289,8 +316,7 @@ def cmd_validate(args):
     overrides = _overrides(args.set)
     cell.resolve(overrides)
     if not args.dynamics and (args.lyapunov_steps or args.lyapunov_N):
-        raise GatefieldError("--lyapunov-steps and --lyapunov-N belong to the dynamics check; "
-                             "add --dynamics")
+        raise GatefieldError("--lyapunov-steps and --lyapunov-N belong to the dynamics check; add --dynamics")
     if args.out:  # fail before the simulations, not after
         try:
             Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -312,8 +338,10 @@ def cmd_validate(args):
     print(f"{cell.name}: {report.regime}; route {report.route}")
     for c in report.checks:
         mark = "PASS" if c.passed else "FAIL"
-        print(f"  [{mark}] {c.quantity}: theory {c.theory:.6g}, simulation {c.simulation:.6g}, "
-              f"tolerance {c.tolerance:.3g}")
+        print(
+            f"  [{mark}] {c.quantity}: theory {c.theory:.6g}, simulation {c.simulation:.6g}, "
+            f"tolerance {c.tolerance:.3g}"
+        )
     print("all checks passed" if report.passed else "some checks failed")
 
 
@@ -321,17 +349,29 @@ def _validate_dynamics(cell, overrides, args):
     from .validation.dynamics import plot_dynamics, validate_dynamics
 
     if args.lyapunov_N and not args.lyapunov_steps:
-        raise GatefieldError("--lyapunov-N needs --lyapunov-steps (the QR steps per network), "
-                             "e.g. --lyapunov-steps 3000")
+        raise GatefieldError(
+            "--lyapunov-N needs --lyapunov-steps (the QR steps per network), e.g. --lyapunov-steps 3000"
+        )
     if len(set(args.lyapunov_N or ())) == 1:
-        raise GatefieldError("--lyapunov-N needs at least two different sizes to extrapolate in 1/N, "
-                             "e.g. --lyapunov-N 500 1000 2000")
-    print(f"validating the dynamics of {cell.name}: DMFT, then N = {args.N}, {args.seeds} seed(s)",
-          file=sys.stderr)
-    report = validate_dynamics(cell, overrides, N=args.N, seeds=args.seeds,
-                               lyapunov_steps=args.lyapunov_steps, lyapunov_sizes=args.lyapunov_N or (),
-                               progress=_progress("seed"), dmft_progress=_dmft_progress,
-                               lyapunov_progress=_progress_bar("QR networks"))
+        raise GatefieldError(
+            "--lyapunov-N needs at least two different sizes to extrapolate in 1/N, "
+            "e.g. --lyapunov-N 500 1000 2000"
+        )
+    print(
+        f"validating the dynamics of {cell.name}: DMFT, then N = {args.N}, {args.seeds} seed(s)",
+        file=sys.stderr,
+    )
+    report = validate_dynamics(
+        cell,
+        overrides,
+        N=args.N,
+        seeds=args.seeds,
+        lyapunov_steps=args.lyapunov_steps,
+        lyapunov_sizes=args.lyapunov_N or (),
+        progress=_progress("seed"),
+        dmft_progress=_dmft_progress,
+        lyapunov_progress=_progress_bar("QR networks"),
+    )
     _end_line()
     if args.out:
         out = Path(args.out)
@@ -345,24 +385,32 @@ def _validate_dynamics(cell, overrides, args):
         print(_dump(report.to_json()))
         return
     sim = report.simulated
-    print(f"{cell.name}: dynamics, DMFT ({report.dmft.status}, "
-          f"{'static' if report.dmft.static else 'time-dependent'}) against N = {sim.N}, {sim.seeds} seed(s)")
+    print(
+        f"{cell.name}: dynamics, DMFT ({report.dmft.status}, "
+        f"{'static' if report.dmft.static else 'time-dependent'}) against N = {sim.N}, {sim.seeds} seed(s)"
+    )
     for c in report.checks:
         mark = "PASS" if c.passed else "FAIL"
-        print(f"  [{mark}] {c.quantity}: theory {c.theory:.6g}, simulation {c.simulation:.6g}, "
-              f"tolerance {c.tolerance:.3g}")
+        print(
+            f"  [{mark}] {c.quantity}: theory {c.theory:.6g}, simulation {c.simulation:.6g}, "
+            f"tolerance {c.tolerance:.3g}"
+        )
     unit = "step" if cell.time == "discrete" else "unit time"
     if sim.lyapunov is not None:
         error = "" if sim.lyapunov_error is None else f" +- {sim.lyapunov_error:.2g}"
-        print(f"  maximal Lyapunov exponent (QR, N = {sim.N}): {sim.lyapunov:.4g}{error} per {unit}"
-              + ("" if report.lyapunov_scan else "; finite N is biased low, --lyapunov-N extrapolates"))
+        print(
+            f"  maximal Lyapunov exponent (QR, N = {sim.N}): {sim.lyapunov:.4g}{error} per {unit}"
+            + ("" if report.lyapunov_scan else "; finite N is biased low, --lyapunov-N extrapolates")
+        )
     scan = report.lyapunov_scan
     if scan is not None:
         print(f"  QR exponent per N ({args.seeds} seed(s) each, {scan.steps} steps):")
         for n, lam, err in zip(scan.sizes, scan.exponents, scan.errors):
             print(f"    N = {n}: {lam:.4f} +- {err:.4f}")
-        print(f"    extrapolated to N = infinity: {scan.limit:.4f} +- {scan.limit_error:.4f}; "
-              f"DMFT {report.dmft_lyapunov.exponent:.4f} +- {report.dmft_lyapunov.stderr:.4f} per {unit}")
+        print(
+            f"    extrapolated to N = infinity: {scan.limit:.4f} +- {scan.limit_error:.4f}; "
+            f"DMFT {report.dmft_lyapunov.exponent:.4f} +- {report.dmft_lyapunov.stderr:.4f} per {unit}"
+        )
     print("all checks passed" if report.passed else "some checks failed")
 
 
@@ -380,8 +428,15 @@ def cmd_dmft(args):
 
         result = solve_dmft_fourier(cell, overrides, start=args.start)
     else:
-        result = solve_dmft(cell, overrides, samples=args.samples, iterations=args.iterations,
-                            seed=args.seed, start=args.start, progress=_dmft_progress)
+        result = solve_dmft(
+            cell,
+            overrides,
+            samples=args.samples,
+            iterations=args.iterations,
+            seed=args.seed,
+            start=args.start,
+            progress=_dmft_progress,
+        )
         _end_line()
     results = result if isinstance(result, tuple) else (result,)
     exponents = {}
@@ -394,8 +449,11 @@ def cmd_dmft(args):
 
                 print(f"  linearized two-replica DMFT ({r.start} start) ...", file=sys.stderr)
                 ly = dmft_lyapunov(cell, overrides, dmft=r, seed=args.seed)
-                exponents[r.start] = {"exponent": ly.exponent, "stderr": ly.stderr,
-                                      "method": f"two-replica, {ly.status}"}
+                exponents[r.start] = {
+                    "exponent": ly.exponent,
+                    "stderr": ly.stderr,
+                    "method": f"two-replica, {ly.status}",
+                }
     if args.plot:
         try:
             plot_correlations(args.plot, results)
@@ -411,8 +469,10 @@ def cmd_dmft(args):
         return
     for r in results:
         kind = "static" if r.static else "time-dependent"
-        print(f"{cell.name}: DMFT ({args.method}) from a {r.start} start: {kind}; {r.status} after "
-              f"{r.iterations} iterations (residual {r.residual:.2e})")
+        print(
+            f"{cell.name}: DMFT ({args.method}) from a {r.start} start: {kind}; {r.status} after "
+            f"{r.iterations} iterations (residual {r.residual:.2e})"
+        )
         errors = getattr(r, "moment_errors", {})
         for name, value in r.moments.items():
             error = errors.get(name)
@@ -421,8 +481,10 @@ def cmd_dmft(args):
             print(f"  decay time of C[{name}]: {t:.4g}")
         if r.start in exponents:
             e = exponents[r.start]
-            print(f"  maximal Lyapunov exponent ({e['method']}): {e['exponent']:.4g} +- {e['stderr']:.2g} "
-                  f"per {'step' if cell.time == 'discrete' else 'unit time'}")
+            print(
+                f"  maximal Lyapunov exponent ({e['method']}): {e['exponent']:.4g} +- {e['stderr']:.2g} "
+                f"per {'step' if cell.time == 'discrete' else 'unit time'}"
+            )
 
 
 def _route_sites(cell, args, overrides):
@@ -433,8 +495,15 @@ def _route_sites(cell, args, overrides):
         print(f"  simulating N = {args.N or 1000} (seed {args.seed}) to a steady state ...", file=sys.stderr)
     elif args.route == "dmft":
         print("  solving the dynamical mean-field theory ...", file=sys.stderr)
-    found = route_sites(cell, overrides, args.route, -1 if args.solution is None else args.solution,
-                        N=args.N or 1000, seed=args.seed, dmft_progress=_dmft_progress)
+    found = route_sites(
+        cell,
+        overrides,
+        args.route,
+        -1 if args.solution is None else args.solution,
+        N=args.N or 1000,
+        seed=args.seed,
+        dmft_progress=_dmft_progress,
+    )
     _end_line()
     return found
 
@@ -447,8 +516,10 @@ def _grid(args, support):
         x0, x1, y0, y1 = args.grid[:4]
         nx, ny = int(args.grid[4]), int(args.grid[5])
         if not (x0 < x1 and y0 < y1) or nx != args.grid[4] or ny != args.grid[5] or nx < 2 or ny < 2:
-            raise GatefieldError("--grid expects XMIN XMAX YMIN YMAX NX NY with XMIN < XMAX, YMIN < YMAX "
-                                 "and integers NX, NY >= 2")
+            raise GatefieldError(
+                "--grid expects XMIN XMAX YMIN YMAX NX NY with XMIN < XMAX, YMIN < YMAX "
+                "and integers NX, NY >= 2"
+            )
     else:
         points = np.concatenate(support.components) if support.components else np.array([0j])
         pad = 0.05 * max(float(np.ptp(points.real)), float(np.ptp(points.imag)), 1e-3)
@@ -478,14 +549,27 @@ def cmd_density(args):
         try:
             plot_density(args.plot, x, y, rho, support, atoms, cell.time, title)
         except (OSError, ValueError) as err:
-            raise GatefieldError(f"cannot write the figure {args.plot}: {err}; use an existing folder "
-                                 "and a .png, .pdf or .svg name") from None
+            raise GatefieldError(
+                f"cannot write the figure {args.plot}: {err}; use an existing folder "
+                "and a .png, .pdf or .svg name"
+            ) from None
         print(f"wrote {args.plot}", file=sys.stderr)
     if args.json:
-        print(_dump({"cell": cell.name, "route": found.route, "label": found.label,
-                     "parameters": found.parameters, "x": x.tolist(), "y": y.tolist(),
-                     "density": rho.tolist(), "grid_mass": mass,
-                     "atoms": [a.to_dict() for a in atoms]}))
+        print(
+            _dump(
+                {
+                    "cell": cell.name,
+                    "route": found.route,
+                    "label": found.label,
+                    "parameters": found.parameters,
+                    "x": x.tolist(),
+                    "y": y.tolist(),
+                    "density": rho.tolist(),
+                    "grid_mass": mass,
+                    "atoms": [a.to_dict() for a in atoms],
+                }
+            )
+        )
         return
     k = np.unravel_index(np.argmax(rho), rho.shape)
     print(f"{cell.name}: density on a {len(x)} x {len(y)} grid, route {found.route} ({found.label})")
@@ -508,10 +592,15 @@ def cmd_count(args):
     regions = [("disc", (x, y, r)) for x, y, r in args.disc or []]
     regions += [("annulus", (x, y, a, b)) for x, y, a, b in args.annulus or []]
     for kind, numbers in regions:
-        if not all(math.isfinite(v) for v in numbers) or numbers[2] <= 0 or (
-                kind == "annulus" and numbers[3] <= numbers[2]):
-            raise GatefieldError(f"--{kind} {' '.join(f'{v:g}' for v in numbers)}: radii must be positive "
-                                 "(and R_IN < R_OUT) and every number finite")
+        if (
+            not all(math.isfinite(v) for v in numbers)
+            or numbers[2] <= 0
+            or (kind == "annulus" and numbers[3] <= numbers[2])
+        ):
+            raise GatefieldError(
+                f"--{kind} {' '.join(f'{v:g}' for v in numbers)}: radii must be positive "
+                "(and R_IN < R_OUT) and every number finite"
+            )
     cell = load_cell(args.cell)
     overrides = _overrides(args.set)
 
@@ -519,8 +608,9 @@ def cmd_count(args):
         out = []
         for kind, v in regions:
             c = complex(v[0], v[1])
-            out.append(count_inside(sites, c, v[2]) if kind == "disc"
-                       else count_annulus(sites, c, v[2], v[3]))
+            out.append(
+                count_inside(sites, c, v[2]) if kind == "disc" else count_annulus(sites, c, v[2], v[3])
+            )
         return np.array(out)
 
     def empirical(eig):
@@ -549,8 +639,10 @@ def cmd_count(args):
                 print(f"  simulating N = {args.N} (seed {seed}) ...", file=sys.stderr)
                 spec = finite_n_spectrum(cell, found.parameters, args.N, seed, route=args.route)
                 if not spec.converged:
-                    raise GatefieldError(f"the N = {args.N} network (seed {seed}) did not relax to a fixed "
-                                         "point; use --route plug-in for time-dependent states")
+                    raise GatefieldError(
+                        f"the N = {args.N} network (seed {seed}) did not relax to a fixed "
+                        "point; use --route plug-in for time-dependent states"
+                    )
                 sims.append(empirical(spec.eigenvalues))
     m = cell.m
     for k, (kind, v) in enumerate(regions):
@@ -570,8 +662,10 @@ def cmd_count(args):
         text = f"  {row['region']} {' '.join(f'{v:g}' for v in row['numbers'])}: theory {row['theory']:.5f}"
         if "simulation" in row:
             seed_error = "" if row["seed_error"] is None else f", seed scatter {row['seed_error']:.5f}"
-            text += (f"; simulation {row['simulation']:.5f} (binomial error {row['binomial_error']:.5f}"
-                     f"{seed_error})")
+            text += (
+                f"; simulation {row['simulation']:.5f} (binomial error {row['binomial_error']:.5f}"
+                f"{seed_error})"
+            )
         print(text)
 
 
@@ -591,10 +685,20 @@ def cmd_figure(args):
         raise GatefieldError(f"--out {out}: use a .png, .pdf or .svg name")
     if not out.parent.exists():
         raise GatefieldError(f"--out {out}: the folder {out.parent} does not exist")
-    print(f"figure {args.name}: N = {args.N}, {args.seeds} seed(s) per point"
-          + (" (quick)" if args.quick else ""), file=sys.stderr)
-    data = make_figure(args.name, N=args.N, seeds=args.seeds, out=out, jobs=args.jobs, quick=args.quick,
-                       progress=_progress_bar("theory points and networks"))
+    print(
+        f"figure {args.name}: N = {args.N}, {args.seeds} seed(s) per point"
+        + (" (quick)" if args.quick else ""),
+        file=sys.stderr,
+    )
+    data = make_figure(
+        args.name,
+        N=args.N,
+        seeds=args.seeds,
+        out=out,
+        jobs=args.jobs,
+        quick=args.quick,
+        progress=_progress_bar("theory points and networks"),
+    )
     print(f"wrote {out} and {out.with_suffix('.json')}", file=sys.stderr)
     if args.json:
         print(_dump(data))
@@ -617,8 +721,9 @@ def _dmft_annealed(cell, overrides, args):
         from .validation import simulate_untied
 
         print(f"  simulating N = {args.N} with weights redrawn every step ...", file=sys.stderr)
-        untied = simulate_untied(cell, args.N, 400, parameters=overrides, burn_in=200,
-                                 weight_seed=args.seed, state_seed=args.seed)
+        untied = simulate_untied(
+            cell, args.N, 400, parameters=overrides, burn_in=200, weight_seed=args.seed, state_seed=args.seed
+        )
         rows[f"untied simulation, N = {args.N}"] = (untied.moments, untied.moment_errors)
         print("  solving the tied-weights DMFT for comparison ...", file=sys.stderr)
         tied = solve_dmft(cell, overrides, samples=args.samples, seed=args.seed, progress=_dmft_progress)
@@ -626,8 +731,16 @@ def _dmft_annealed(cell, overrides, args):
         tied = tied[0] if isinstance(tied, tuple) else tied
         rows["tied DMFT (fixed weights)"] = (tied.moments, tied.moment_errors)
     if args.json:
-        print(_dump({"cell": cell.name, "parameters": annealed.parameters, "status": annealed.status,
-                     "rows": {k: {"moments": m, "errors": e} for k, (m, e) in rows.items()}}))
+        print(
+            _dump(
+                {
+                    "cell": cell.name,
+                    "parameters": annealed.parameters,
+                    "status": annealed.status,
+                    "rows": {k: {"moments": m, "errors": e} for k, (m, e) in rows.items()},
+                }
+            )
+        )
         return
     print(f"{cell.name}: annealed mode (weights redrawn every step), {annealed.status}")
     keys = [k for k in annealed.moments if all(k in m for m, _ in rows.values())]
@@ -648,15 +761,23 @@ def cmd_sweep(args):
         try:
             values = np.linspace(float(start), float(stop), int(num))
         except ValueError:
-            raise GatefieldError(f"--vary {name}: START and STOP must be numbers and NUM an integer, "
-                                 f"got {start} {stop} {num}") from None
+            raise GatefieldError(
+                f"--vary {name}: START and STOP must be numbers and NUM an integer, got {start} {stop} {num}"
+            ) from None
         if int(num) < 1 or not np.all(np.isfinite(values)):
             raise GatefieldError(f"--vary {name}: need NUM >= 1 and finite START and STOP")
         if name in vary:
             raise GatefieldError(f"--vary {name} is given twice")
         vary[name] = values
-    result = sweep(cell, vary, args.quantity or ["spectral_radius"], _overrides(args.set),
-                   choice=args.solution_choice, progress=_progress_bar("sweep"), delta=args.delta)
+    result = sweep(
+        cell,
+        vary,
+        args.quantity or ["spectral_radius"],
+        _overrides(args.set),
+        choice=args.solution_choice,
+        progress=_progress_bar("sweep"),
+        delta=args.delta,
+    )
     if args.plot:
         try:
             plot_sweep(args.plot, result)
@@ -675,8 +796,11 @@ def cmd_sweep(args):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="gatefield", description="Theory of random gated recurrent networks: derive, "
-                     "solve and validate mean-field and spectral predictions from a cell spec.")
+    parser = _Parser(
+        prog="gatefield",
+        description="Theory of random gated recurrent networks: derive, "
+        "solve and validate mean-field and spectral predictions from a cell spec.",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -689,8 +813,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("cell", metavar="CELL", help="a built-in name (see 'gatefield cells') or a TOML file")
 
     def set_arg(p):
-        p.add_argument("--set", action="append", metavar="NAME=VALUE",
-                       help="override a parameter's default (repeatable)")
+        p.add_argument(
+            "--set", action="append", metavar="NAME=VALUE", help="override a parameter's default (repeatable)"
+        )
 
     def json_arg(p):
         p.add_argument("--json", action="store_true", help="print JSON")
@@ -709,13 +834,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("spectrum", "predict the support of the Jacobian's spectrum", cmd_spectrum)
     cell_args(p)
     set_arg(p)
-    p.add_argument("--route", choices=["fixed-point", "plug-in", "dmft"], default="fixed-point",
-                   help="site distribution: a mean-field fixed point; one snapshot of a simulation "
-                        "(plug-in); or samples of the dynamical mean-field theory (dmft), both for "
-                        "time-dependent states")
+    p.add_argument(
+        "--route",
+        choices=["fixed-point", "plug-in", "dmft"],
+        default="fixed-point",
+        help="site distribution: a mean-field fixed point; one snapshot of a simulation "
+        "(plug-in); or samples of the dynamical mean-field theory (dmft), both for "
+        "time-dependent states",
+    )
     p.add_argument("--solution", type=int, help="index into meanfield's solutions (default: the last)")
-    p.add_argument("--N", type=_network_size, help="simulate N units (plug-in default 1000; with "
-                   "fixed-point, overlay the finite-N eigenvalues)")
+    p.add_argument(
+        "--N",
+        type=_network_size,
+        help="simulate N units (plug-in default 1000; with fixed-point, overlay the finite-N eigenvalues)",
+    )
     p.add_argument("--seed", type=_nonnegative_int, default=0, help="coupling and initial-state seed")
     json_arg(p)
     p.add_argument("--plot", metavar="FILE", help="save a figure of the support (and eigenvalues)")
@@ -725,30 +857,60 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--N", type=_network_size, default=1000, help="units per network (default 1000)")
     p.add_argument("--seeds", type=_positive_int, default=3, help="coupling draws (default 3)")
     json_arg(p)
-    p.add_argument("--out", metavar="DIR", help="write report.json and spectrum.png to DIR "
-                   "(with --dynamics: dynamics.json and correlations.png)")
-    p.add_argument("--dynamics", action="store_true",
-                   help="check the dynamical mean-field theory (moments, correlation functions) instead")
-    p.add_argument("--lyapunov-steps", type=_nonnegative_int, default=0,
-                   help="with --dynamics: also the QR Lyapunov exponent over this many steps")
-    p.add_argument("--lyapunov-N", type=_network_size, nargs="+", metavar="N",
-                   help="with --dynamics and --lyapunov-steps: QR exponents at these sizes (--seeds "
-                        "each), extrapolated in 1/N and checked against the DMFT exponent")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="write report.json and spectrum.png to DIR "
+        "(with --dynamics: dynamics.json and correlations.png)",
+    )
+    p.add_argument(
+        "--dynamics",
+        action="store_true",
+        help="check the dynamical mean-field theory (moments, correlation functions) instead",
+    )
+    p.add_argument(
+        "--lyapunov-steps",
+        type=_nonnegative_int,
+        default=0,
+        help="with --dynamics: also the QR Lyapunov exponent over this many steps",
+    )
+    p.add_argument(
+        "--lyapunov-N",
+        type=_network_size,
+        nargs="+",
+        metavar="N",
+        help="with --dynamics and --lyapunov-steps: QR exponents at these sizes (--seeds "
+        "each), extrapolated in 1/N and checked against the DMFT exponent",
+    )
     p = add("dmft", "solve the dynamical mean-field theory of a time-dependent state", cmd_dmft)
     cell_args(p)
     set_arg(p)
     p.add_argument("--samples", type=_positive_int, default=2000, help="single-unit paths (default 2000)")
     p.add_argument("--iterations", type=_positive_int, default=60, help="most iterations (default 60)")
-    p.add_argument("--start", choices=["large", "small", "both"], default="large",
-                   help="initial correlations: large finds the chaotic branch, small the static one")
+    p.add_argument(
+        "--start",
+        choices=["large", "small", "both"],
+        default="large",
+        help="initial correlations: large finds the chaotic branch, small the static one",
+    )
     p.add_argument("--seed", type=_nonnegative_int, default=0, help="sampling seed")
-    p.add_argument("--method", choices=["sampling", "fourier", "annealed"], default="sampling",
-                   help="sampling: any cell (default); fourier: cells whose unit is Gaussian (rate "
-                        "networks, constant gates); annealed: weights redrawn every step")
-    p.add_argument("--lyapunov", action="store_true",
-                   help="also the maximal Lyapunov exponent (two-replica DMFT; fourier: Schroedinger form)")
-    p.add_argument("--N", type=_network_size,
-                   help="annealed: also simulate N units with untied weights, and the tied DMFT")
+    p.add_argument(
+        "--method",
+        choices=["sampling", "fourier", "annealed"],
+        default="sampling",
+        help="sampling: any cell (default); fourier: cells whose unit is Gaussian (rate "
+        "networks, constant gates); annealed: weights redrawn every step",
+    )
+    p.add_argument(
+        "--lyapunov",
+        action="store_true",
+        help="also the maximal Lyapunov exponent (two-replica DMFT; fourier: Schroedinger form)",
+    )
+    p.add_argument(
+        "--N",
+        type=_network_size,
+        help="annealed: also simulate N units with untied weights, and the tied DMFT",
+    )
     json_arg(p)
     p.add_argument("--plot", metavar="FILE", help="save a figure of the correlation functions")
     from .numerics.sweep import QUANTITIES
@@ -756,24 +918,49 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("sweep", "sweep spectral and mean-field quantities over one or two parameters", cmd_sweep)
     cell_args(p)
     set_arg(p)
-    p.add_argument("--vary", nargs=4, action="append", required=True,
-                   metavar=("NAME", "START", "STOP", "NUM"),
-                   help="a parameter and its grid (once or twice)")
-    p.add_argument("--quantity", action="append", choices=list(QUANTITIES),
-                   help="what to report (repeatable; default spectral_radius)")
-    p.add_argument("--solution", dest="solution_choice", choices=["auto", "last"], default="auto",
-                   help="auto: the stable solution of largest q if any, else the largest; last: the largest")
-    p.add_argument("--delta", type=_positive_float, default=0.05,
-                   help="radius about the slow point for slow_fraction (default 0.05)")
+    p.add_argument(
+        "--vary",
+        nargs=4,
+        action="append",
+        required=True,
+        metavar=("NAME", "START", "STOP", "NUM"),
+        help="a parameter and its grid (once or twice)",
+    )
+    p.add_argument(
+        "--quantity",
+        action="append",
+        choices=list(QUANTITIES),
+        help="what to report (repeatable; default spectral_radius)",
+    )
+    p.add_argument(
+        "--solution",
+        dest="solution_choice",
+        choices=["auto", "last"],
+        default="auto",
+        help="auto: the stable solution of largest q if any, else the largest; last: the largest",
+    )
+    p.add_argument(
+        "--delta",
+        type=_positive_float,
+        default=0.05,
+        help="radius about the slow point for slow_fraction (default 0.05)",
+    )
     json_arg(p)
     p.add_argument("--plot", metavar="FILE", help="save a figure")
 
     def spectral_route_args(p, n_help):
-        p.add_argument("--route", choices=["fixed-point", "plug-in", "dmft"], default="fixed-point",
-                       help="site distribution: mean-field fixed point, a simulated snapshot (plug-in), "
-                            "or dynamical mean-field samples (dmft)")
-        p.add_argument("--solution", type=int, help="fixed-point route: index into meanfield's solutions "
-                       "(default: the last)")
+        p.add_argument(
+            "--route",
+            choices=["fixed-point", "plug-in", "dmft"],
+            default="fixed-point",
+            help="site distribution: mean-field fixed point, a simulated snapshot (plug-in), "
+            "or dynamical mean-field samples (dmft)",
+        )
+        p.add_argument(
+            "--solution",
+            type=int,
+            help="fixed-point route: index into meanfield's solutions (default: the last)",
+        )
         p.add_argument("--N", type=_network_size, help=n_help)
         p.add_argument("--seed", type=_nonnegative_int, default=0, help="simulation or sampling seed")
 
@@ -784,27 +971,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=_positive_int, default=3, help="networks per point (default 3)")
     p.add_argument("--jobs", type=_positive_int, default=1, help="processes for the simulations (default 1)")
     p.add_argument("--quick", action="store_true", help="a few points only (a smoke run)")
-    p.add_argument("--out", metavar="FILE",
-                   help="figure file (default NAME.png; the data go in the .json beside it)")
+    p.add_argument(
+        "--out", metavar="FILE", help="figure file (default NAME.png; the data go in the .json beside it)"
+    )
     json_arg(p)
     p = add("density", "predict the eigenvalue density of the Jacobian on a grid", cmd_density)
     cell_args(p)
     set_arg(p)
     spectral_route_args(p, "plug-in route: units simulated (default 1000)")
-    p.add_argument("--grid", nargs=6, type=float, metavar=("XMIN", "XMAX", "YMIN", "YMAX", "NX", "NY"),
-                   help="the grid (default: the support's bounding box, --points per side)")
-    p.add_argument("--points", type=_number_at_least(int, 2, "needs at least 2 points"), default=60,
-                   help="points per side of the default grid (default 60)")
+    p.add_argument(
+        "--grid",
+        nargs=6,
+        type=float,
+        metavar=("XMIN", "XMAX", "YMIN", "YMAX", "NX", "NY"),
+        help="the grid (default: the support's bounding box, --points per side)",
+    )
+    p.add_argument(
+        "--points",
+        type=_number_at_least(int, 2, "needs at least 2 points"),
+        default=60,
+        help="points per side of the default grid (default 60)",
+    )
     json_arg(p)
     p.add_argument("--plot", metavar="FILE", help="save a figure of the density")
     p = add("count", "predict the share of eigenvalues in discs and annuli (contour integral)", cmd_count)
     cell_args(p)
     set_arg(p)
     spectral_route_args(p, "also simulate N units and count their eigenvalues (plug-in default 1000)")
-    p.add_argument("--disc", nargs=3, type=float, action="append", metavar=("X", "Y", "R"),
-                   help="the disc |lambda - (X + iY)| < R (repeatable)")
-    p.add_argument("--annulus", nargs=4, type=float, action="append", metavar=("X", "Y", "R_IN", "R_OUT"),
-                   help="the annulus R_IN < |lambda - (X + iY)| < R_OUT (repeatable)")
+    p.add_argument(
+        "--disc",
+        nargs=3,
+        type=float,
+        action="append",
+        metavar=("X", "Y", "R"),
+        help="the disc |lambda - (X + iY)| < R (repeatable)",
+    )
+    p.add_argument(
+        "--annulus",
+        nargs=4,
+        type=float,
+        action="append",
+        metavar=("X", "Y", "R_IN", "R_OUT"),
+        help="the annulus R_IN < |lambda - (X + iY)| < R_OUT (repeatable)",
+    )
     p.add_argument("--seeds", type=_positive_int, default=1, help="with --N: networks simulated (default 1)")
     json_arg(p)
     return parser

@@ -10,8 +10,12 @@ import pytest
 
 
 def pytest_addoption(parser):
-    parser.addoption("--run-long", action="store_true", default=False,
-                     help="also run the tests marked 'long' (several minutes each)")
+    parser.addoption(
+        "--run-long",
+        action="store_true",
+        default=False,
+        help="also run the tests marked 'long' (several minutes each)",
+    )
 
 
 def pytest_collection_modifyitems(config, items):

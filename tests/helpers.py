@@ -75,8 +75,9 @@ def gauss_expect(f, q: float, points=()) -> float:
     def density(e):
         return f(e) * np.exp(-0.5 * e * e / q) / np.sqrt(2.0 * np.pi * q)
 
-    value, _ = integrate.quad(density, -lim, lim, points=inside or None, limit=500,
-                              epsabs=1e-14, epsrel=1e-13)
+    value, _ = integrate.quad(
+        density, -lim, lim, points=inside or None, limit=500, epsabs=1e-14, epsrel=1e-13
+    )
     return value
 
 

@@ -70,8 +70,16 @@ def test_vanilla_annealed_matches_the_exact_q_and_c_maps():
     # h' = tanh(2 eta + 0.3): no memory, so the annealed recursions close:
     # q_{t+1} = E[tanh(g sqrt(q_t) z + beta)^2] and the two-input map c_{t+1}.
     g, beta, c0, burn, steps = 2.0, 0.3, 0.2, 30, 200
-    res = solve_annealed(vanilla(), {"g": g, "beta": beta}, samples=20000, steps=steps,
-                         burn_in=burn, replicas=2, initial_correlation=c0, blocks=10)
+    res = solve_annealed(
+        vanilla(),
+        {"g": g, "beta": beta},
+        samples=20000,
+        steps=steps,
+        burn_in=burn,
+        replicas=2,
+        initial_correlation=c0,
+        blocks=10,
+    )
     q_ref, c_ref = _vanilla_maps(g, beta, 1.0, c0, burn + steps)
     assert res.status == "stationary"
     # Stationary q* and c*: batch-means errors; the finite-population bias is
@@ -83,8 +91,9 @@ def test_vanilla_annealed_matches_the_exact_q_and_c_maps():
     # at most 1/sqrt(P) and c_t at most 1/(q sqrt(P)); the q estimate in the
     # denominator adds at most as much again.
     bound = 2 / (q_ref[1:].min() * math.sqrt(res.samples))
-    np.testing.assert_allclose(res.correlation_series["h"][: burn], c_ref[: burn], rtol=0,
-                               atol=MC_SIGMAS * bound)
+    np.testing.assert_allclose(
+        res.correlation_series["h"][:burn], c_ref[:burn], rtol=0, atol=MC_SIGMAS * bound
+    )
     assert 0.0 < c_ref[-1] < 1.0  # a non-trivial c* with a bias
 
 
@@ -94,6 +103,7 @@ def _gru_second_moment_map(g_h: float):
         Q' = E[(1-z)^2] Q + E[z^2] E[tanh(g_h eta_h)^2],   eta_h ~ N(0, E[r^2] Q)
 
     because z, r and eta_h are fresh and independent of h."""
+
     def sig2(q):
         return gauss_expect(lambda e: special.expit(e) ** 2, q)
 
@@ -135,13 +145,17 @@ def test_gru_at_gh3_is_quiescent_when_annealed_but_not_when_tied():
     assert untied.moments["E[h^2]"] < 1e-12
     net = make_network(gru(), 200, 0, par)
     tied = trajectory(net, initial_state(net, 0), 300)[200:]
-    assert np.mean(tied ** 2) > 0.1
+    assert np.mean(tied**2) > 0.1
 
 
 def _untied_over_seeds(cell, N, par, seeds, steps, burn_in, blocks=10):
     """Seed-averaged untied moments and their errors (pooled batch means)."""
-    runs = [simulate_untied(cell, N, steps, parameters=par, burn_in=burn_in, weight_seed=s,
-                            state_seed=s, blocks=blocks) for s in seeds]
+    runs = [
+        simulate_untied(
+            cell, N, steps, parameters=par, burn_in=burn_in, weight_seed=s, state_seed=s, blocks=blocks
+        )
+        for s in seeds
+    ]
     keys = runs[0].moments
     mean = {k: float(np.mean([r.moments[k] for r in runs])) for k in keys}
     err = {k: math.sqrt(sum(r.moment_errors[k] ** 2 for r in runs)) / len(runs) for k in keys}
@@ -149,8 +163,9 @@ def _untied_over_seeds(cell, N, par, seeds, steps, burn_in, blocks=10):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cell, par", [(gru, {"g_h": 6.0}), (lstm, {"beta_f": 3.0})],
-                         ids=["gru-gh6", "lstm-bf3"])
+@pytest.mark.parametrize(
+    "cell, par", [(gru, {"g_h": 6.0}), (lstm, {"beta_f": 3.0})], ids=["gru-gh6", "lstm-bf3"]
+)
 def test_annealed_matches_untied_simulation(cell, par):
     # Literal fresh N x N matrices every step, N = 200, 2 seeds of 300
     # measured steps. Window: MC_SIGMAS combined batch-means errors plus a
@@ -168,14 +183,15 @@ def test_annealed_matches_untied_simulation(cell, par):
 
 def test_replicas_started_equal_stay_equal():
     # Same fresh weights, same initial state: the replicas coincide forever.
-    res = simulate_untied(lstm(), 50, 20, parameters={"beta_f": 3.0}, replicas=2,
-                          initial_correlation=1.0, blocks=4)
+    res = simulate_untied(
+        lstm(), 50, 20, parameters={"beta_f": 3.0}, replicas=2, initial_correlation=1.0, blocks=4
+    )
     np.testing.assert_allclose(res.correlation_series["c"], 1.0, rtol=1e-12)
-    nodes_draw = simulate_untied(gru(), 50, 20, replicas=2, initial_correlation=1.0, blocks=4,
-                                 draw="nodes")
+    nodes_draw = simulate_untied(gru(), 50, 20, replicas=2, initial_correlation=1.0, blocks=4, draw="nodes")
     np.testing.assert_allclose(nodes_draw.correlation_series["h"], 1.0, rtol=1e-12)
-    th = solve_annealed(gru(), {"g_h": 6.0}, samples=500, steps=20, burn_in=0, replicas=2,
-                        initial_correlation=1.0, blocks=4)
+    th = solve_annealed(
+        gru(), {"g_h": 6.0}, samples=500, steps=20, burn_in=0, replicas=2, initial_correlation=1.0, blocks=4
+    )
     np.testing.assert_allclose(th.correlation_series["h"], 1.0, rtol=1e-12)
 
 
@@ -185,8 +201,16 @@ def test_untied_two_replica_correlation_matches_the_c_map():
     # floor for the O(1/N) bias of a ratio of population averages (generous:
     # 1/N = 0.0025, 1/sqrt(N) = 0.05).
     g, beta, c0 = 2.0, 0.3, 0.2
-    res = simulate_untied(vanilla(), 400, 300, parameters={"g": g, "beta": beta}, burn_in=30,
-                          replicas=2, initial_correlation=c0, blocks=10)
+    res = simulate_untied(
+        vanilla(),
+        400,
+        300,
+        parameters={"g": g, "beta": beta},
+        burn_in=30,
+        replicas=2,
+        initial_correlation=c0,
+        blocks=10,
+    )
     _, c_ref = _vanilla_maps(g, beta, 1.0, c0, 40)
     assert abs(res.correlation["h"] - c_ref[-1]) <= MC_SIGMAS * res.correlation_errors["h"] + 0.05
 

@@ -56,8 +56,15 @@ def test_builds_with_the_documented_equations():
     assert_sym_zero(cell.updates[2] - (-r + er) / tr)
     assert_sym_zero(cell.couplings[0].argument - sigmoid(ar * r + br) * sympy.tanh(h))
     assert_sym_zero(cell.couplings[1].argument - sympy.tanh(h))
-    assert cell.defaults == {"alpha_z": 1.0, "beta_z": 0.0, "alpha_r": 1.0, "beta_r": 0.0,
-                             "g_h": 3.0, "tau_z": 1.0, "tau_r": 1.0}
+    assert cell.defaults == {
+        "alpha_z": 1.0,
+        "beta_z": 0.0,
+        "alpha_r": 1.0,
+        "beta_r": 0.0,
+        "g_h": 3.0,
+        "tau_z": 1.0,
+        "tau_r": 1.0,
+    }
 
 
 def test_fixed_point_is_derived_in_closed_form():
@@ -79,7 +86,7 @@ def test_zero_fixed_point_loses_stability_at_g_h_2(g_h, stable):
     assert all(q == 0.0 for q in zero.order_parameters.values())
     assert zero.stable is stable
     if not stable:
-        assert len(result.solutions) > 1          # a non-zero branch appears
+        assert len(result.solutions) > 1  # a non-zero branch appears
 
 
 def test_simulation_runs_and_stays_bounded():
@@ -95,8 +102,12 @@ def test_simulation_runs_and_stays_bounded():
 
 
 def test_jacobian_matches_finite_differences():
-    net = make_network(load_cell("gated"), 30, coupling_seed=5,
-                       parameters={"tau_z": 0.7, "tau_r": 1.3, "beta_z": 0.5, "alpha_r": 2.0})
+    net = make_network(
+        load_cell("gated"),
+        30,
+        coupling_seed=5,
+        parameters={"tau_z": 0.7, "tau_r": 1.3, "beta_z": 0.5, "alpha_r": 2.0},
+    )
     s = initial_state(net, seed=6)
     np.testing.assert_allclose(jacobian(net, s), finite_difference_jacobian(net, s), rtol=0, atol=FD_ATOL)
 

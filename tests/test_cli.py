@@ -321,8 +321,18 @@ PACKAGE_ERRORS = {
     "count without a region": ["count", "vanilla"],
     "count with a negative radius": ["count", "vanilla", "--disc", "0", "0", "-1"],
     "count annulus inside out": ["count", "vanilla", "--annulus", "0", "0", "0.5", "0.2"],
-    "count --solution with plug-in": ["count", "vanilla", "--route", "plug-in", "--solution", "0",
-                                      "--disc", "0", "0", "1"],
+    "count --solution with plug-in": [
+        "count",
+        "vanilla",
+        "--route",
+        "plug-in",
+        "--solution",
+        "0",
+        "--disc",
+        "0",
+        "0",
+        "1",
+    ],
     "density grid upside down": ["density", "vanilla", "--grid", "1", "0", "-1", "1", "10", "10"],
     "density grid of one point": ["density", "vanilla", "--grid", "0", "1", "-1", "1", "1", "10"],
     "figure unknown": ["figure", "nope"],
@@ -540,8 +550,21 @@ def test_dmft_command_finds_the_static_state(capsys, tmp_path):
     # g = 0.5 < 1: the rate network's only DMFT solution is static (C -> 0),
     # from the large start too (Sompolinsky, Crisanti and Sommers 1988).
     figure = tmp_path / "c.png"
-    code = cli.main(["dmft", "rate", "--set", "g=0.5", "--samples", "200", "--iterations", "60",
-                 "--json", "--plot", str(figure)])
+    code = cli.main(
+        [
+            "dmft",
+            "rate",
+            "--set",
+            "g=0.5",
+            "--samples",
+            "200",
+            "--iterations",
+            "60",
+            "--json",
+            "--plot",
+            str(figure),
+        ]
+    )
     assert code == 0
     data = json.loads(capsys.readouterr().out)
     assert data["route"] == "dmft" and data["static"] is True
@@ -564,8 +587,23 @@ DENSITY_RTOL = 1e-9
 
 def test_density_json_is_the_ginibre_value(capsys, tmp_path):
     figure = tmp_path / "density.png"
-    code, out, _ = run(capsys, "density", "vanilla", "--set", "g=0.5", "--grid", "-0.3", "0.3", "-0.3", "0.3",
-                       "4", "4", "--json", "--plot", figure)
+    code, out, _ = run(
+        capsys,
+        "density",
+        "vanilla",
+        "--set",
+        "g=0.5",
+        "--grid",
+        "-0.3",
+        "0.3",
+        "-0.3",
+        "0.3",
+        "4",
+        "4",
+        "--json",
+        "--plot",
+        figure,
+    )
     assert code == 0
     data = json.loads(out)
     assert data["route"] == "fixed-point"
@@ -585,8 +623,27 @@ def test_density_default_grid_text(capsys):
 
 
 def test_count_json_against_ginibre_and_simulation(capsys):
-    code, out, _ = run(capsys, "count", "vanilla", "--set", "g=0.5", "--disc", "0", "0", "0.25",
-                       "--annulus", "0.1", "0.1", "0.1", "0.2", "--N", "200", "--seeds", "2", "--json")
+    code, out, _ = run(
+        capsys,
+        "count",
+        "vanilla",
+        "--set",
+        "g=0.5",
+        "--disc",
+        "0",
+        "0",
+        "0.25",
+        "--annulus",
+        "0.1",
+        "0.1",
+        "0.1",
+        "0.2",
+        "--N",
+        "200",
+        "--seeds",
+        "2",
+        "--json",
+    )
     assert code == 0
     rows = json.loads(out)["counts"]
     # Disc of radius 0.25 in a uniform disc of radius 0.5: 1/4; the annulus
@@ -602,14 +659,35 @@ def test_figure_list(capsys):
     code, out, _ = run(capsys, "figure", "--list")
     assert code == 0
     names = [line.split()[0] for line in out.splitlines()]
-    assert names == ["gru-update-slow-modes", "gru-marginal-stability", "gru-reset-radius",
-                     "lstm-forget-slow-modes", "lstm-io-radius"]
+    assert names == [
+        "gru-update-slow-modes",
+        "gru-marginal-stability",
+        "gru-reset-radius",
+        "lstm-forget-slow-modes",
+        "lstm-io-radius",
+    ]
 
 
 def test_sweep_reports_slow_fraction_and_edge_gap(capsys):
-    code, out, _ = run(capsys, "sweep", "vanilla", "--vary", "g", "0.5", "0.9", "2", "--quantity",
-                       "edge_gap", "--quantity", "slow_fraction", "--quantity", "limit_atom_weight",
-                       "--delta", "0.2", "--json")
+    code, out, _ = run(
+        capsys,
+        "sweep",
+        "vanilla",
+        "--vary",
+        "g",
+        "0.5",
+        "0.9",
+        "2",
+        "--quantity",
+        "edge_gap",
+        "--quantity",
+        "slow_fraction",
+        "--quantity",
+        "limit_atom_weight",
+        "--delta",
+        "0.2",
+        "--json",
+    )
     assert code == 0
     values = json.loads(out)["values"]
     # Zero fixed point: a uniform disc of radius g about 0, so the edge is
@@ -618,11 +696,13 @@ def test_sweep_reports_slow_fraction_and_edge_gap(capsys):
     # That circle crosses the support's edge, where the contour rule
     # converges like points^-2 (256 points: ~1e-6 here); 1e-5 allows it.
     r1, r2, d = 0.9, 0.2, 1.0
-    lens = (r1 ** 2 * math.acos((d * d + r1 * r1 - r2 * r2) / (2 * d * r1))
-            + r2 ** 2 * math.acos((d * d + r2 * r2 - r1 * r1) / (2 * d * r2))
-            - 0.5 * math.sqrt((-d + r1 + r2) * (d + r1 - r2) * (d - r1 + r2) * (d + r1 + r2)))
+    lens = (
+        r1**2 * math.acos((d * d + r1 * r1 - r2 * r2) / (2 * d * r1))
+        + r2**2 * math.acos((d * d + r2 * r2 - r1 * r1) / (2 * d * r2))
+        - 0.5 * math.sqrt((-d + r1 + r2) * (d + r1 - r2) * (d - r1 + r2) * (d + r1 + r2))
+    )
     assert values["edge_gap"] == pytest.approx([0.5, 0.1], abs=1e-8)
-    assert values["slow_fraction"] == pytest.approx([0.0, lens / (math.pi * r1 ** 2)], abs=1e-5)
+    assert values["slow_fraction"] == pytest.approx([0.0, lens / (math.pi * r1**2)], abs=1e-5)
     assert values["limit_atom_weight"] == [0.0, 0.0]
 
 
@@ -632,8 +712,9 @@ def test_sweep_reports_slow_fraction_and_edge_gap(capsys):
 def test_dmft_fourier_with_lyapunov_json(capsys):
     # The rate network at g = 0.8 is static: zero variance, exponent g - 1
     # exactly (the Schroedinger form reduces to -1 + g at a static state).
-    code, out, _ = run(capsys, "dmft", "rate", "--set", "g=0.8", "--method", "fourier", "--lyapunov",
-                       "--json")
+    code, out, _ = run(
+        capsys, "dmft", "rate", "--set", "g=0.8", "--method", "fourier", "--lyapunov", "--json"
+    )
     assert code == 0
     data = json.loads(out)
     assert data["static"] is True
@@ -641,8 +722,20 @@ def test_dmft_fourier_with_lyapunov_json(capsys):
 
 
 def test_dmft_annealed_against_untied_json(capsys):
-    code, out, _ = run(capsys, "dmft", "vanilla", "--set", "g=2", "--method", "annealed", "--N", "200",
-                       "--samples", "200", "--json")
+    code, out, _ = run(
+        capsys,
+        "dmft",
+        "vanilla",
+        "--set",
+        "g=2",
+        "--method",
+        "annealed",
+        "--N",
+        "200",
+        "--samples",
+        "200",
+        "--json",
+    )
     assert code == 0
     rows = json.loads(out)["rows"]
     annealed = rows["annealed theory"]
@@ -662,8 +755,21 @@ def test_dmft_annealed_refuses_continuous_cells(capsys):
 
 
 def test_validate_dynamics_writes_report(capsys, tmp_path):
-    code, out, _ = run(capsys, "validate", "rate", "--set", "g=0.5", "--N", "100", "--seeds", "2",
-                       "--dynamics", "--out", tmp_path, "--json")
+    code, out, _ = run(
+        capsys,
+        "validate",
+        "rate",
+        "--set",
+        "g=0.5",
+        "--N",
+        "100",
+        "--seeds",
+        "2",
+        "--dynamics",
+        "--out",
+        tmp_path,
+        "--json",
+    )
     assert code == 0
     data = json.loads(out)
     assert data["dmft"]["static"] is True
@@ -678,8 +784,24 @@ def test_validate_dynamics_writes_report(capsys, tmp_path):
 
 
 def test_validate_dynamics_lyapunov_scan_json(capsys):
-    code, out, _ = run(capsys, "validate", "rate", "--set", "g=0.5", "--N", "40", "--seeds", "3",
-                       "--dynamics", "--lyapunov-steps", "100", "--lyapunov-N", "20", "40", "--json")
+    code, out, _ = run(
+        capsys,
+        "validate",
+        "rate",
+        "--set",
+        "g=0.5",
+        "--N",
+        "40",
+        "--seeds",
+        "3",
+        "--dynamics",
+        "--lyapunov-steps",
+        "100",
+        "--lyapunov-N",
+        "20",
+        "40",
+        "--json",
+    )
     assert code == 0
     data = json.loads(out)
     scan = data["lyapunov_scan"]
@@ -691,11 +813,14 @@ def test_validate_dynamics_lyapunov_scan_json(capsys):
     assert check["simulation"] == scan["limit"]
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--lyapunov-N", "100", "200"], "--lyapunov-steps"),
-    (["--lyapunov-steps", "10", "--lyapunov-N", "100", "100"], "two different sizes"),
-    (["--lyapunov-steps", "10", "--no-dynamics"], "add --dynamics"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--lyapunov-N", "100", "200"], "--lyapunov-steps"),
+        (["--lyapunov-steps", "10", "--lyapunov-N", "100", "100"], "two different sizes"),
+        (["--lyapunov-steps", "10", "--no-dynamics"], "add --dynamics"),
+    ],
+)
 def test_validate_dynamics_lyapunov_scan_errors(capsys, extra, message):
     dynamics = [] if "--no-dynamics" in extra else ["--dynamics"]
     extra = [a for a in extra if a != "--no-dynamics"]

@@ -64,7 +64,7 @@ def test_gaussian_paths_have_the_requested_covariance():
     samples, length = 20000, 30
     paths, clipped = stationary_gaussian_paths(C, length, samples, rng, floor=0.2)
     assert clipped < 1e-3
-    products = paths[:, :1] * paths[:, :]          # (samples, length): x(0) x(t)
+    products = paths[:, :1] * paths[:, :]  # (samples, length): x(0) x(t)
     mean, se = products.mean(axis=0), products.std(axis=0, ddof=1) / math.sqrt(samples)
     # the requested covariance is C on the window (the taper acts on its last quarter only)
     assert_within_sigmas(mean, C[:length], se, sigmas=MC_SIGMAS)
@@ -92,8 +92,19 @@ def test_bad_arguments_raise():
 def test_rate_subcritical_is_static_from_both_starts():
     # g = 0.5 < 1: the only solution is C = 0; from C(0) = 1 the iteration
     # contracts (by about g^2 per undamped iteration) to below atol.
-    large, small = solve_dmft(rate(), {"g": 0.5}, samples=200, T=20.0, burn_in=5.0, max_lag=5.0,
-                              dt=0.2, damping=1.0, iterations=60, atol=1e-8, start="both")
+    large, small = solve_dmft(
+        rate(),
+        {"g": 0.5},
+        samples=200,
+        T=20.0,
+        burn_in=5.0,
+        max_lag=5.0,
+        dt=0.2,
+        damping=1.0,
+        iterations=60,
+        atol=1e-8,
+        start="both",
+    )
     for r in (large, small):
         assert r.status == "converged"
         assert r.static
@@ -104,8 +115,19 @@ def test_rate_subcritical_is_static_from_both_starts():
 @pytest.fixture(scope="module")
 def rate_chaotic():
     """DMFT of the rate network at g = 2 (dt = 0.2, Heun; ~10 s)."""
-    return solve_dmft(rate(), {"g": 2.0}, samples=1000, T=200.0, burn_in=20.0, max_lag=60.0, dt=0.2,
-                      damping=1.0, iterations=40, min_iterations=40, seed=3)
+    return solve_dmft(
+        rate(),
+        {"g": 2.0},
+        samples=1000,
+        T=200.0,
+        burn_in=20.0,
+        max_lag=60.0,
+        dt=0.2,
+        damping=1.0,
+        iterations=40,
+        min_iterations=40,
+        seed=3,
+    )
 
 
 def test_rate_chaotic_is_time_dependent(rate_chaotic):
@@ -136,7 +158,7 @@ def test_rate_chaotic_matches_simulation(rate_chaotic):
         s = run_to_steady_state(net, initial_state(net, seed), 50.0)
         x = trajectory(net, s, steps, dt=dt)[:, 0, :]
         p = np.tanh(x)
-        row = [np.mean(x ** 2), np.mean(p ** 2)]
+        row = [np.mean(x**2), np.mean(p**2)]
         for lag in RATE_LAGS:
             k = int(round(lag / dt))
             row.append(np.mean(p[: len(p) - k] * p[k:]))
@@ -146,8 +168,7 @@ def test_rate_chaotic_matches_simulation(rate_chaotic):
     r = rate_chaotic
     k = [int(round(lag / r.settings["dt"])) for lag in RATE_LAGS]
     theory = np.array([r.moments["E[x^2]"], r.moments["C_J(0)"], *r.correlations["J"][k]])
-    theory_se = np.array([r.moment_errors["E[x^2]"], r.sampling_error["J"],
-                          *r.correlation_errors["J"][k]])
+    theory_se = np.array([r.moment_errors["E[x^2]"], r.sampling_error["J"], *r.correlation_errors["J"][k]])
     assert np.all(np.abs(theory - sim) <= SIM_SIGMAS * sim_se + theory_se), (theory, sim, sim_se, theory_se)
 
 
@@ -161,7 +182,7 @@ def _simulated_moments(cell, params, N=1000, seeds=2, burn_in=300, steps=300):
         net = make_network(cell, N, seed, params)
         s = run_to_steady_state(net, initial_state(net, seed), burn_in)
         tr = trajectory(net, s, steps, record_every=5)
-        row = list(np.mean(tr ** 2, axis=(0, 2)))
+        row = list(np.mean(tr**2, axis=(0, 2)))
         v2 = np.zeros(net.K)
         for state in tr:
             env = dict(net.parameters)
@@ -179,8 +200,9 @@ def test_gru_chaotic_one_time_moments_match_simulation():
     cell, params = gru(), {"g_h": 3.0}
     # 60 iterations: the slow tail of C(tau) needs them (16, where the noise
     # criterion alone stops, leave E[h^2] 4.5% high).
-    r = solve_dmft(cell, params, samples=2000, T=400, burn_in=200, max_lag=100, seed=1,
-                   min_iterations=60, iterations=80)
+    r = solve_dmft(
+        cell, params, samples=2000, T=400, burn_in=200, max_lag=100, seed=1, min_iterations=60, iterations=80
+    )
     assert not r.static
     sim, sim_se = _simulated_moments(cell, params)
     theory = np.array([r.moments["E[h^2]"]] + [r.moments[f"C_{c.matrix}(0)"] for c in cell.couplings])
@@ -191,8 +213,9 @@ def test_gru_chaotic_one_time_moments_match_simulation():
 @pytest.mark.long
 def test_lstm_one_time_moments_match_simulation():
     cell, params = lstm(), {"beta_f": 2.0, "g_g": 3.0}
-    r = solve_dmft(cell, params, samples=2000, T=400, burn_in=300, max_lag=100, seed=2,
-                   min_iterations=60, iterations=80)
+    r = solve_dmft(
+        cell, params, samples=2000, T=400, burn_in=300, max_lag=100, seed=2, min_iterations=60, iterations=80
+    )
     # The cell state integrates slowly and its variance scatters from seed to
     # seed: at N = 1000 with 2 seeds E[c^2] came out 9.16 (7% off), at
     # N = 2000 with 3 seeds 8.647 +- 0.058 against DMFT's 8.733.

@@ -64,7 +64,7 @@ def test_rate_delta0_matches_the_potential_solution(rate, rate_g2, g):
     assert r.moments["E[x^2]"] == pytest.approx(p.delta0, rel=DELTA0_RTOL)
     # Energy conservation in its two forms: Var[log cosh] (Brent root) and
     # the integral of the tabulated C_phi give the same turning point.
-    assert abs(p.potential_gap(0.0)) < 1e-9 * p.delta0 ** 2
+    assert abs(p.potential_gap(0.0)) < 1e-9 * p.delta0**2
     # -Delta''(0) = g^2 E[tanh^2] - Delta0, by an independent quadrature.
     tanh2 = gauss_expect(lambda x: np.tanh(x) ** 2, p.delta0)
     assert p.curvature == pytest.approx(g * g * tanh2 - p.delta0, rel=1e-8)
@@ -95,8 +95,9 @@ def test_lyapunov_zero_mode(rate_g2):
     d1 = (D[k - 2] - 8 * D[k - 1] + 8 * D[k + 1] - D[k + 2]) / (12 * dt)
     ext = np.concatenate([D[::-1], D[1:]])
     i = k + len(D) - 1
-    d3 = (-ext[i + 3] + 8 * ext[i + 2] - 13 * ext[i + 1] + 13 * ext[i - 1] - 8 * ext[i - 2]
-          + ext[i - 3]) / (8 * dt ** 3)
+    d3 = (-ext[i + 3] + 8 * ext[i + 2] - 13 * ext[i + 1] + 13 * ext[i - 1] - 8 * ext[i - 2] + ext[i - 3]) / (
+        8 * dt**3
+    )
     residual = -d3 + (1 - g * g * q[k]) * d1
     assert np.max(np.abs(residual)) < ZERO_MODE_RTOL * np.max(np.abs(d1))
     assert r.ground_state_energy < 0

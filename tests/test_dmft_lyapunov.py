@@ -37,8 +37,16 @@ ZERO_STATE = dict(samples=100, T=60, burn_in=20, max_lag=10, start="small")
 def test_vanilla_zero_state_gives_log_g(g):
     # At h = 0, K(t+1, t+1) = g^2 K(t, t): lambda = log g. The only error is
     # the sampling of the tangent field's variance (stderr).
-    r = dmft_lyapunov(vanilla(), {"g": g}, samples=400, T=60, burn_in=20, iterations=12, average=8,
-                      dmft_options={"max_lag": 10, "start": "small"})
+    r = dmft_lyapunov(
+        vanilla(),
+        {"g": g},
+        samples=400,
+        T=60,
+        burn_in=20,
+        iterations=12,
+        average=8,
+        dmft_options={"max_lag": 10, "start": "small"},
+    )
     assert r.dmft.static and r.status == "converged"
     assert abs(r.exponent - math.log(g)) <= MC_SIGMAS * r.stderr
     # Memory of the map: the tangent is fed back after exactly one step.
@@ -141,8 +149,9 @@ def _schroedinger_exponent(dmft) -> float:
     h = float(dmft.tau[1] - dmft.tau[0])
     pad = np.full(4 * len(V), V[-1])
     V = np.concatenate([pad, V[::-1], V[1:], pad])
-    E0 = scipy.linalg.eigh_tridiagonal(2 / h ** 2 + V, -np.ones(len(V) - 1) / h ** 2,
-                                       select="i", select_range=(0, 0))[0][0]
+    E0 = scipy.linalg.eigh_tridiagonal(
+        2 / h**2 + V, -np.ones(len(V) - 1) / h**2, select="i", select_range=(0, 0)
+    )[0][0]
     return -1.0 + math.sqrt(-E0)
 
 
@@ -182,6 +191,6 @@ def test_rate_chaotic_matches_qr_exponent(rate_g2):
         s = run_to_steady_state(net, initial_state(net, seed), 50.0)
         qr.append(lyapunov(net, s, 1500, burn_in=200, dt=0.1))
     mean = float(np.mean([x.exponent for x in qr]))
-    se = math.sqrt(sum(x.stderr ** 2 for x in qr)) / len(qr)
+    se = math.sqrt(sum(x.stderr**2 for x in qr)) / len(qr)
     assert abs(r.exponent - mean) <= MC_SIGMAS * math.hypot(r.stderr, se), (r.exponent, mean)
     assert 0.05 < r.exponent < 0.2  # chaotic: positive, of the measured size

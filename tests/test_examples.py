@@ -104,12 +104,13 @@ def test_lyapunov_rate(tmp_path):
     # the state is x = 0 and the exponent is g - 1 exactly in theory; the
     # finite-N one is max Re eig(-1 + g J), whose edge sits O(N^-1/2) off
     # -1 + g (0.1 covers N = 100 with margin).
-    r = load("lyapunov_rate").main(N=100, seeds=2, out=tmp_path / "l.png", steps=400, gains=(0.5,),
-                                   curve=(0.5, 2.0))
+    r = load("lyapunov_rate").main(
+        N=100, seeds=2, out=tmp_path / "l.png", steps=400, gains=(0.5,), curve=(0.5, 2.0)
+    )
     assert (tmp_path / "l.png").read_bytes()[:8] == PNG
     assert r["theory"][0] == pytest.approx(-0.5, abs=1e-9)
     assert r["theory"][1] > 0.05  # chaotic at g = 2
-    (g, mean, _), = r["points"]
+    ((g, mean, _),) = r["points"]
     assert abs(mean - (g - 1)) < 0.1
 
 

@@ -22,11 +22,33 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture
 def toy(monkeypatch):
-    toy = Figure("toy", "the vanilla map's radius is g below g = 1",
-                 (Panel("zero fixed point", "vanilla", {}, "g", "spectral_radius", "fixed-point",
-                        (0.3, 0.6, 0.9), (0.3, 0.9)),
-                  Panel("zero fixed point", "vanilla", {}, "g", "slow_fraction", "fixed-point",
-                        (0.3, 0.6), (0.6,), limit=True)))
+    toy = Figure(
+        "toy",
+        "the vanilla map's radius is g below g = 1",
+        (
+            Panel(
+                "zero fixed point",
+                "vanilla",
+                {},
+                "g",
+                "spectral_radius",
+                "fixed-point",
+                (0.3, 0.6, 0.9),
+                (0.3, 0.9),
+            ),
+            Panel(
+                "zero fixed point",
+                "vanilla",
+                {},
+                "g",
+                "slow_fraction",
+                "fixed-point",
+                (0.3, 0.6),
+                (0.6,),
+                limit=True,
+            ),
+        ),
+    )
     monkeypatch.setitem(FIGURES, "toy", toy)
     return toy
 

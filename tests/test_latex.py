@@ -24,8 +24,13 @@ from gatefield.theory.functions import sigmoid
 from gatefield.theory.latex import _Printer, cell_latex, compile_latex, latex_document
 from gatefield.theory.spec import CellBuilder
 
-SECTIONS = ("The cell", "Mean-field equations", "Jacobian pencil", "Support of the spectrum",
-            "Dynamical mean-field theory")
+SECTIONS = (
+    "The cell",
+    "Mean-field equations",
+    "Jacobian pencil",
+    "Support of the spectrum",
+    "Dynamical mean-field theory",
+)
 
 needs_pdflatex = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not on PATH")
 
@@ -91,7 +96,7 @@ def test_document_has_sections_couplings_and_equations(name):
     assert "\\rho\\big(M(\\lambda)\\big) = 1" in doc
     assert "\\mathrm{Jac} = A + B\\,(I - J E)^{-1} J C" in doc
     # the DMFT covariance of every coupling (THEORY.md section 6)
-    dmft = doc[doc.index("\\section{Dynamical mean-field theory}"):]
+    dmft = doc[doc.index("\\section{Dynamical mean-field theory}") :]
     for coupling in cell.couplings:
         assert f"C_{{{sympy.latex(sympy.Symbol(coupling.matrix))}}}(t, t')" in dmft
 

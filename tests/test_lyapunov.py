@@ -159,13 +159,15 @@ def test_lyapunov_scan_is_the_runs_it_reports():
     assert scan.sizes == (20, 40)
     net = make_network(cell, 20, 1, {"g": 0.5})
     from gatefield.validation.simulate import run_to_steady_state
+
     s = run_to_steady_state(net, initial_state(net, 1), 5.0)
     direct = lyapunov(net, s, 200, burn_in=20, dt=0.1)
     assert scan.runs[20][1] == pytest.approx((direct.exponent, direct.stderr), rel=EXACT_RTOL)
     assert scan.exponents[0] == pytest.approx(np.mean([r[0] for r in scan.runs[20]]), rel=EXACT_RTOL)
     assert np.all(scan.errors > 0)
     assert (scan.limit, scan.dof) == pytest.approx(
-        finite_size_fit(scan.sizes, scan.exponents, scan.errors)[::5], rel=EXACT_RTOL)
+        finite_size_fit(scan.sizes, scan.exponents, scan.errors)[::5], rel=EXACT_RTOL
+    )
     with pytest.raises(GatefieldError, match="two different network sizes"):
         lyapunov_scan(cell, {}, [20, 20], 3, 10)
     with pytest.raises(GatefieldError, match="at least 3 seeds"):

@@ -119,8 +119,9 @@ def test_gru_single_stable_solution():
         density = np.exp(-0.5 * (er / sr) ** 2 - 0.5 * (eh / sh) ** 2) / (2 * np.pi * sr * sh)
         return (expit(alpha_r * er + beta_r) * np.tanh(g_h * eh + beta_h)) ** 2 * density
 
-    q_h_ref, _ = integrate.dblquad(integrand, -12 * sr, 12 * sr, -12 * sh, 12 * sh,
-                                   epsabs=1e-13, epsrel=1e-11)
+    q_h_ref, _ = integrate.dblquad(
+        integrand, -12 * sr, 12 * sr, -12 * sh, 12 * sh, epsabs=1e-13, epsrel=1e-11
+    )
     np.testing.assert_allclose(q["J_h"], q_h_ref, rtol=1e-7, atol=0)
 
 

@@ -129,12 +129,14 @@ def test_ginibre_density_resolvent_and_counts(g):
         np.testing.assert_array_equal(res.u, 0)
     # Counts: r^2 / g^2 inside a centred circle of radius r < g, 1 beyond.
     for radius in (0.3 * g, 0.9 * g):
-        np.testing.assert_allclose(count_inside(sites, 0.0, radius), (radius / g) ** 2,
-                                   rtol=CLOSED_FORM_RTOL, atol=0)
+        np.testing.assert_allclose(
+            count_inside(sites, 0.0, radius), (radius / g) ** 2, rtol=CLOSED_FORM_RTOL, atol=0
+        )
     for radius in (1.2 * g, 4.0 * g):
         np.testing.assert_allclose(count_inside(sites, 0.0, radius), 1.0, rtol=CLOSED_FORM_RTOL, atol=0)
-    np.testing.assert_allclose(count_annulus(sites, 0.1 * g, 0.2 * g, 0.6 * g), 0.32,
-                               rtol=CLOSED_FORM_RTOL, atol=0)
+    np.testing.assert_allclose(
+        count_annulus(sites, 0.1 * g, 0.2 * g, 0.6 * g), 0.32, rtol=CLOSED_FORM_RTOL, atol=0
+    )
 
 
 def test_ginibre_count_across_the_edge():
@@ -143,11 +145,14 @@ def test_ginibre_count_across_the_edge():
     g = 1.3
     sites = single_site(ginibre_cell(), {"g": g})
     R0, r, d = g, 0.8 * g, 0.5 * g
-    lens = (r * r * np.arccos((d * d + r * r - R0 * R0) / (2 * d * r))
-            + R0 * R0 * np.arccos((d * d + R0 * R0 - r * r) / (2 * d * R0))
-            - 0.5 * np.sqrt((-d + r + R0) * (d + r - R0) * (d - r + R0) * (d + r + R0)))
-    np.testing.assert_allclose(count_inside(sites, d, r, points=256), lens / (np.pi * g * g),
-                               rtol=0, atol=EDGE_COUNT_ATOL)
+    lens = (
+        r * r * np.arccos((d * d + r * r - R0 * R0) / (2 * d * r))
+        + R0 * R0 * np.arccos((d * d + R0 * R0 - r * r) / (2 * d * R0))
+        - 0.5 * np.sqrt((-d + r + R0) * (d + r - R0) * (d - r + R0) * (d + r + R0))
+    )
+    np.testing.assert_allclose(
+        count_inside(sites, d, r, points=256), lens / (np.pi * g * g), rtol=0, atol=EDGE_COUNT_ATOL
+    )
 
 
 # -- products of Ginibre matrices -----------------------------------------------------------
@@ -159,8 +164,9 @@ def test_product_of_ginibre_density(n):
     radii = np.array([0.3, 0.45, 0.6, 0.8])
     lams = radii * np.exp(1j * np.array([0.5, 1.9, -2.6, 1.2]))
     # Closed form (THEORY.md section 8): |lam|^(2/n - 2) / (n pi) on |lam| < 1.
-    np.testing.assert_allclose(density(sites, lams), radii ** (2 / n - 2) / (n * np.pi),
-                               rtol=CLOSED_FORM_RTOL, atol=0)
+    np.testing.assert_allclose(
+        density(sites, lams), radii ** (2 / n - 2) / (n * np.pi), rtol=CLOSED_FORM_RTOL, atol=0
+    )
     # Its integral over |lam| < r is r^(2/n).
     np.testing.assert_allclose(count_inside(sites, 0.0, 0.5), 0.5 ** (2 / n), rtol=CLOSED_FORM_RTOL, atol=0)
     assert density(sites, 1.2 + 0.3j) == 0.0
@@ -237,16 +243,22 @@ def test_reduced_equations_are_the_eps_to_zero_limit(case):
     assert errors[1] < 1e-12 or 5.0 <= errors[0] / errors[1] <= 20.0
     # u, w are fixed only up to (c u, w / c): the products u_a w_b are not.
     literal = resolvent(sites, lam, eps=1e-7)
-    np.testing.assert_allclose(np.outer(literal.u, literal.w), np.outer(exact.u, exact.w), rtol=0,
-                               atol=1e-3 * np.max(np.abs(np.outer(exact.u, exact.w))))
+    np.testing.assert_allclose(
+        np.outer(literal.u, literal.w),
+        np.outer(exact.u, exact.w),
+        rtol=0,
+        atol=1e-3 * np.max(np.abs(np.outer(exact.u, exact.w))),
+    )
 
 
 # -- outside the support: an exact identity -----------------------------------------------------
 
 
 def test_outside_the_support_g_is_the_mean_resolvent_of_A(gru_setup, lstm_setup):
-    for setup, lams in ((gru_setup, [1.2 + 0.3j, -0.4 + 0.1j, 0.5 + 0.6j]),
-                        (lstm_setup, [0.5 + 0.3j, -0.5 - 0.2j, 1.3 + 0.1j])):
+    for setup, lams in (
+        (gru_setup, [1.2 + 0.3j, -0.4 + 0.1j, 0.5 + 0.6j]),
+        (lstm_setup, [0.5 + 0.3j, -0.5 - 0.2j, 1.3 + 0.1j]),
+    ):
         sites = setup[-1]
         g, info = resolvent_grid(sites, np.array(lams)[None])
         assert not info["inside"].any()
@@ -264,8 +276,9 @@ def test_gru_density_implicit_against_differences(gru_setup):
     lams = np.array([0.5 + 0.25j, 0.3 + 0.1j, 0.75 - 0.15j])
     implicit = density(sites, lams)
     assert np.all(implicit > 0)
-    np.testing.assert_allclose(density(sites, lams, method="difference", h=1e-4), implicit,
-                               rtol=DIFFERENCE_RTOL, atol=0)
+    np.testing.assert_allclose(
+        density(sites, lams, method="difference", h=1e-4), implicit, rtol=DIFFERENCE_RTOL, atol=0
+    )
 
 
 def test_gru_count_is_the_integral_of_the_density(gru_setup):
@@ -339,7 +352,6 @@ def test_gru_grid_smoke(gru_setup):
     assert abs(g_in.g - g_out.g) < 1e-6
 
 
-
 #: The K = 2 closed forms against the general 2 x 2 matrix products: the same
 #: rational functions evaluated in a different order (observed 3e-15).
 PAIR_RTOL = 1e-12
@@ -361,12 +373,14 @@ def test_pair_closed_forms_match_the_matrix_forms(gru_setup):
     assert "pair" in pair and "pair" not in general
     np.testing.assert_allclose(phi, phi_general, rtol=PAIR_RTOL, atol=0)
     np.testing.assert_allclose(problem.jacobian(pair), problem.jacobian(general), rtol=PAIR_RTOL, atol=0)
-    np.testing.assert_allclose(problem.resolvent_value(prep, pair), problem.resolvent_value(prep, general),
-                               rtol=PAIR_RTOL, atol=0)
+    np.testing.assert_allclose(
+        problem.resolvent_value(prep, pair), problem.resolvent_value(prep, general), rtol=PAIR_RTOL, atol=0
+    )
     d_pair, d_general = problem.derivatives(prep, pair), problem.derivatives(prep, general)
     for key in ("g", "dg", "grad", "dphi"):
-        np.testing.assert_allclose(d_pair[key], d_general[key], rtol=PAIR_RTOL,
-                                   atol=PAIR_RTOL * np.max(np.abs(d_general[key])))
+        np.testing.assert_allclose(
+            d_pair[key], d_general[key], rtol=PAIR_RTOL, atol=PAIR_RTOL * np.max(np.abs(d_general[key]))
+        )
 
 
 # -- API ------------------------------------------------------------------------------------------
@@ -463,8 +477,9 @@ def _region_fraction(ev, region):
 def _region_theory(sites, region, points):
     kind, center, *radii = region
     if kind == "discs":
-        return (count_inside(sites, center, radii[0], points=points)
-                + count_inside(sites, np.conj(center), radii[0], points=points))
+        return count_inside(sites, center, radii[0], points=points) + count_inside(
+            sites, np.conj(center), radii[0], points=points
+        )
     return count_annulus(sites, center, radii[0], radii[1], points=points)
 
 

@@ -78,8 +78,7 @@ def test_initial_state_seed_is_separate_from_coupling_seed():
     corr = np.corrcoef(s7, net1.couplings[0][0])[0, 1]
     np.testing.assert_allclose(corr, 0.0, rtol=0, atol=5 / np.sqrt(N))
     # scale multiplies the standard deviation.
-    np.testing.assert_allclose(initial_state(net1, seed=3, scale=0.5), 0.5 * s1, rtol=0,
-                               atol=EXACT_ATOL)
+    np.testing.assert_allclose(initial_state(net1, seed=3, scale=0.5), 0.5 * s1, rtol=0, atol=EXACT_ATOL)
 
 
 # -- evaluation against hand-written cells ------------------------------------------
@@ -96,15 +95,22 @@ def test_gru_matches_hand_written_step():
     r = expit(p["alpha_r"] * eta_r + p["beta_r"])
     eta_h = Jh @ (r * h)
     h_next = (1 - z) * h + z * np.tanh(p["g_h"] * eta_h + p["beta_h"])
-    np.testing.assert_allclose(nodes(net, s), np.stack([eta_z, eta_r, eta_h]), rtol=0,
-                               atol=EXACT_ATOL)
+    np.testing.assert_allclose(nodes(net, s), np.stack([eta_z, eta_r, eta_h]), rtol=0, atol=EXACT_ATOL)
     np.testing.assert_allclose(rhs(net, s), h_next[None], rtol=0, atol=EXACT_ATOL)
     np.testing.assert_allclose(step(net, s), h_next[None], rtol=0, atol=EXACT_ATOL)
 
 
 def test_lstm_matches_hand_written_step():
-    p = {"alpha_f": 1.1, "beta_f": 0.5, "alpha_i": 0.9, "beta_i": -0.3,
-         "alpha_o": 1.4, "beta_o": 0.2, "g_g": 1.7, "beta_g": -0.1}
+    p = {
+        "alpha_f": 1.1,
+        "beta_f": 0.5,
+        "alpha_i": 0.9,
+        "beta_i": -0.3,
+        "alpha_o": 1.4,
+        "beta_o": 0.2,
+        "g_g": 1.7,
+        "beta_g": -0.1,
+    }
     net = make_network(lstm(), 50, coupling_seed=5, parameters=p)
     s = initial_state(net, seed=6)
     assert s.shape == (2, 50)
@@ -150,8 +156,7 @@ def test_jacobian_matches_finite_differences(make_cell):
     # Central differences with eps = 1e-6: truncation eps^2 * (third
     # derivative, O(1) for these smooth cells) ~ 1e-12, round-off
     # 1e-16 / eps ~ 1e-10; 1e-6 leaves a wide margin.
-    np.testing.assert_allclose(jac, finite_difference_jacobian(net, s, eps=1e-6), rtol=0,
-                               atol=1e-6)
+    np.testing.assert_allclose(jac, finite_difference_jacobian(net, s, eps=1e-6), rtol=0, atol=1e-6)
 
 
 def test_jacobian_layout_is_component_major():
@@ -222,8 +227,7 @@ def test_find_fixed_point_reports_failure_without_raising():
     # Newton alone from a random state of a chaotic map: whatever happens, a
     # result comes back and its flag agrees with its residual.
     net = make_network(vanilla(), 60, coupling_seed=1, parameters={"g": 3.0})
-    result = find_fixed_point(net, initial_state(net, seed=2), relax_steps=0, newton_steps=3,
-                              tol=1e-300)
+    result = find_fixed_point(net, initial_state(net, seed=2), relax_steps=0, newton_steps=3, tol=1e-300)
     assert not result.converged
     assert result.iterations <= 3
     assert result.state.shape == (1, 60)
@@ -263,8 +267,15 @@ def test_continuous_trajectory_matches_tight_reference():
     s0 = initial_state(net, seed=2)
     traj = trajectory(net, s0, steps=10, dt=0.5)
     J = net.couplings[0]
-    ref = solve_ivp(lambda t, x: -x + g * (J @ np.tanh(x)), (0.0, 5.0), s0[0], method="DOP853",
-                    rtol=1e-12, atol=1e-12, t_eval=0.5 * np.arange(11))
+    ref = solve_ivp(
+        lambda t, x: -x + g * (J @ np.tanh(x)),
+        (0.0, 5.0),
+        s0[0],
+        method="DOP853",
+        rtol=1e-12,
+        atol=1e-12,
+        t_eval=0.5 * np.arange(11),
+    )
     # RK45 at rtol 1e-6 on O(1) states, global error accumulated over t = 5
     # (about 5 units of the leak time scale, before chaos amplifies it much):
     # of order 1e-6; allow 1e-5.

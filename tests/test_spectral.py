@@ -95,7 +95,7 @@ def test_marginals_ginibre():
     g = 1.5
     sites = single_site(ginibre_cell(), {"g": g})
     m = marginals(sites, 0.0, g, radii=16, angles=16)
-    np.testing.assert_allclose(m.radial, 2 * m.radii / g ** 2, rtol=1e-9)
+    np.testing.assert_allclose(m.radial, 2 * m.radii / g**2, rtol=1e-9)
     np.testing.assert_allclose(m.angular, np.full(16, 1 / (2 * np.pi)), rtol=1e-9)
     assert m.total == pytest.approx(1.0, abs=1e-9)
     assert m.atoms == ()
@@ -105,8 +105,9 @@ def test_slow_mode_fraction_and_accumulation_on_ginibre():
     # A disc of radius delta about 1 inside the support of radius 1.5 holds
     # delta^2 / 1.5^2: exponent 2 exactly.
     sites = single_site(ginibre_cell(), {"g": 1.5})
-    np.testing.assert_allclose(slow_mode_fraction(sites, "discrete", [0.3, 0.4]), [0.09 / 2.25, 0.16 / 2.25],
-                               atol=COUNT_ATOL)
+    np.testing.assert_allclose(
+        slow_mode_fraction(sites, "discrete", [0.3, 0.4]), [0.09 / 2.25, 0.16 / 2.25], atol=COUNT_ATOL
+    )
     law = accumulation_law(sites, "discrete", [0.05, 0.1, 0.2])
     assert law.exponent == pytest.approx(2.0, abs=1e-8)
     np.testing.assert_allclose(law.local_exponents, 2.0, atol=1e-8)
@@ -118,15 +119,19 @@ def test_slow_mode_fraction_and_accumulation_on_ginibre():
 
 
 def test_frozen_blocks_of_builtins():
-    described = {cell.name: [b.describe() for b in frozen_blocks(cell)]
-                 for cell in (gru(), gru_torch(), cgru(), lstm(), minimal_rnn(), vanilla())}
+    described = {
+        cell.name: [b.describe() for b in frozen_blocks(cell)]
+        for cell in (gru(), gru_torch(), cgru(), lstm(), minimal_rnn(), vanilla())
+    }
     assert described["gru"] == ["z = 0 freezes h (dF/ds = [1])"]
     assert described["cgru"] == ["z = 0 freezes h (dF/ds = [0])"]
     assert described["minimal_rnn"] == ["u = 1 freezes h (dF/ds = [1])"]
     assert "z = 1 freezes h (dF/ds = [1])" in described["gru_torch"]
-    assert described["lstm"][:3] == ["o = 0 freezes h (dF/ds = [0])",
-                                     "f = 0, i = 0 freezes c, h (dF/ds = [0, 0, 0, 0])",
-                                     "f = 1, i = 0 freezes c (dF/ds = [1])"]
+    assert described["lstm"][:3] == [
+        "o = 0 freezes h (dF/ds = [0])",
+        "f = 0, i = 0 freezes c, h (dF/ds = [0, 0, 0, 0])",
+        "f = 1, i = 0 freezes c (dF/ds = [1])",
+    ]
     assert described["vanilla"] == []
     assert [g.name for g in gates(lstm())] == ["f", "i", "o"]
 
@@ -195,8 +200,14 @@ def test_site_atoms_of_a_hard_gate_are_counted():
     net = simulate.make_network(cell, 300, 0)
     state = simulate.initial_state(net, 0)
     eig = np.linalg.eigvals(simulate.jacobian(net, state))
-    shut = int(np.sum(simulate.nodes(net, state)[cell.couplings.index(
-        next(c for c in cell.couplings if c.matrix == "J_z"))] < 0))
+    shut = int(
+        np.sum(
+            simulate.nodes(net, state)[
+                cell.couplings.index(next(c for c in cell.couplings if c.matrix == "J_z"))
+            ]
+            < 0
+        )
+    )
     assert int(np.sum(np.abs(eig - 1) < 1e-9)) == shut
 
 

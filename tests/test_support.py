@@ -55,8 +55,9 @@ def test_product_of_two_ginibre(a, b):
     # The Jacobian is a b J2 J1: a product of two Ginibre matrices (support
     # |lam| <= 1, THEORY.md section 8) scaled by a b.
     cell = product_cell()
-    sites = fixed_point_sites(compile_cell(cell), cell.resolve({"a": a, "b": b}),
-                              {"eta_J1": 0.0, "eta_J2": 0.0})
+    sites = fixed_point_sites(
+        compile_cell(cell), cell.resolve({"a": a, "b": b}), {"eta_J1": 0.0, "eta_J2": 0.0}
+    )
     support = trace_support(sites, cell.time)
     np.testing.assert_allclose(support.spectral_radius, a * b, rtol=RADIUS_RTOL, atol=0)
     np.testing.assert_allclose(np.abs(support.boundary), a * b, rtol=RADIUS_RTOL, atol=0)
@@ -73,8 +74,9 @@ def test_vanilla_radius_at_nonzero_q(g, beta, q):
     sites = fixed_point_sites(compile_cell(cell), cell.resolve({"g": g, "beta": beta}), {"eta": q})
     support = trace_support(sites, cell.time)
     mean_slope2 = gauss_expect(lambda e: (1 - np.tanh(g * e + beta) ** 2) ** 2, q, points=[-beta / g])
-    np.testing.assert_allclose(support.spectral_radius, np.sqrt(g**2 * mean_slope2),
-                               rtol=SUPPORT_RTOL, atol=0)
+    np.testing.assert_allclose(
+        support.spectral_radius, np.sqrt(g**2 * mean_slope2), rtol=SUPPORT_RTOL, atol=0
+    )
     assert bool(inside_support(sites, sites.center)) is True
     assert bool(inside_support(sites, 100.0)) is False
 
@@ -115,8 +117,9 @@ def _gru_coefficients(values, h, eta_z, eta_r, eta_h):
     h_tilde = np.tanh(values["g_h"] * eta_h + values["beta_h"])
     n = z.shape[0]
     A = 1 - z
-    B = np.stack([values["alpha_z"] * z * (1 - z) * (h_tilde - h), np.zeros(n),
-                  z * values["g_h"] * (1 - h_tilde**2)])
+    B = np.stack(
+        [values["alpha_z"] * z * (1 - z) * (h_tilde - h), np.zeros(n), z * values["g_h"] * (1 - h_tilde**2)]
+    )
     C = np.stack([np.ones(n), np.ones(n), r])
     E = np.zeros((3, 3, n))
     E[2, 1] = values["alpha_r"] * r * (1 - r) * h
@@ -206,8 +209,15 @@ def _lstm_coefficients(values, c, h, eta):
     A = np.zeros((n, 2, 2))
     A[:, 0, 0] = f
     A[:, 1, 0] = o * (1 - t**2) * f
-    dc = np.stack([values["alpha_f"] * f * (1 - f) * c, values["alpha_i"] * i * (1 - i) * g,
-                   np.zeros(n), i * values["g_g"] * (1 - g**2)], axis=-1)  # (n, 4)
+    dc = np.stack(
+        [
+            values["alpha_f"] * f * (1 - f) * c,
+            values["alpha_i"] * i * (1 - i) * g,
+            np.zeros(n),
+            i * values["g_g"] * (1 - g**2),
+        ],
+        axis=-1,
+    )  # (n, 4)
     dh = o[:, None] * (1 - t**2)[:, None] * dc
     dh[:, 2] = values["alpha_o"] * o * (1 - o) * t
     B = np.stack([dc, dh], axis=1)  # (n, 2, 4)

@@ -88,7 +88,7 @@ def test_gru_fixed_point_drops_update_gate():
     s = _gru_symbols()
     fp = fixed_point(gru())
     assert fp.numeric == ()
-    (state, value), = fp.solution
+    ((state, value),) = fp.solution
     assert state == s["h"]
     assert_sym_zero(value - tanh(s["g_h"] * s["eta_h"] + s["beta_h"]))
     # The update gate only multiplies F - h: it drops out of the fixed point.
@@ -144,8 +144,22 @@ def test_gru_discrete_jacobian_is_identity_plus_continuous():
 
 
 def test_lstm_fixed_point():
-    names = ["alpha_f", "beta_f", "alpha_i", "beta_i", "alpha_o", "beta_o", "g_g", "beta_g",
-             "eta_f", "eta_i", "eta_o", "eta_g", "c", "h"]
+    names = [
+        "alpha_f",
+        "beta_f",
+        "alpha_i",
+        "beta_i",
+        "alpha_o",
+        "beta_o",
+        "g_g",
+        "beta_g",
+        "eta_f",
+        "eta_i",
+        "eta_o",
+        "eta_g",
+        "c",
+        "h",
+    ]
     s = {n: sym(n) for n in names}
     f = sigmoid(s["alpha_f"] * s["eta_f"] + s["beta_f"])
     i = sigmoid(s["alpha_i"] * s["eta_i"] + s["beta_i"])

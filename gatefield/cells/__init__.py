@@ -26,5 +26,6 @@ def load_cell(cell) -> Cell:
         return BUILTINS[name]()
     if Path(name).exists() or name.endswith(".toml"):
         return load_cell_file(name)
-    raise SpecError(f"unknown cell '{name}': use a built-in ({', '.join(BUILTINS)}) or a path to a "
-                    "TOML cell file")
+    raise SpecError(
+        f"unknown cell '{name}': use a built-in ({', '.join(BUILTINS)}) or a path to a TOML cell file"
+    )

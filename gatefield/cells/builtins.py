@@ -66,8 +66,11 @@ def gru() -> Cell:
     of Krishnamurthy, Can and Schwab 2022): a closed update gate (z -> 0)
     freezes the unit and piles up slow modes near 1.
     """
-    b = CellBuilder("gru", "discrete", description="GRU, reset before the product (Cho et al. 2014 v3); "
-                    "h' = (1-z) h + z h_tilde")
+    b = CellBuilder(
+        "gru",
+        "discrete",
+        description="GRU, reset before the product (Cho et al. 2014 v3); h' = (1-z) h + z h_tilde",
+    )
     h = b.state("h")
     z = _gate(b, "z", "J_z", h)
     r = _gate(b, "r", "J_r", h)
@@ -84,8 +87,11 @@ def gru_torch() -> Cell:
     ``h' = z h + (1 - z) n``: here an *open* update gate (z -> 1) freezes the
     unit. ``beta_h`` and ``beta_hn`` are PyTorch's ``b_in`` and ``b_hn``.
     """
-    b = CellBuilder("gru_torch", "discrete",
-                    description="GRU, PyTorch/cuDNN convention: reset after the product; h' = z h + (1-z) n")
+    b = CellBuilder(
+        "gru_torch",
+        "discrete",
+        description="GRU, PyTorch/cuDNN convention: reset after the product; h' = z h + (1-z) n",
+    )
     h = b.state("h")
     z = _gate(b, "z", "J_z", h)
     r = _gate(b, "r", "J_r", h)
@@ -139,9 +145,12 @@ def gated() -> Cell:
     (``x = J @ tanh(h)`` versus ``h``), but with state-dependent gates no
     change of variables maps one onto the other.
     """
-    b = CellBuilder("gated", "continuous",
-                    description="continuous-time gated network with dynamical gates (Can, Krishnamurthy, "
-                    "Schwab 2020); dh/dt = sigma_z (-h + g_h J_h (sigma_r tanh h))")
+    b = CellBuilder(
+        "gated",
+        "continuous",
+        description="continuous-time gated network with dynamical gates (Can, Krishnamurthy, "
+        "Schwab 2020); dh/dt = sigma_z (-h + g_h J_h (sigma_r tanh h))",
+    )
     h = b.state("h")
     z = b.state("z")
     r = b.state("r")

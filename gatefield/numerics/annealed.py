@@ -72,15 +72,17 @@ def batch_means(series, blocks: int) -> tuple:
     T = x.shape[-1]
     per = T // blocks
     if per < 1:
-        raise GatefieldError(f"a window of {T} steps cannot be cut into {blocks} blocks; "
-                             "measure longer or use fewer blocks")
-    x = x[..., T - per * blocks:]
+        raise GatefieldError(
+            f"a window of {T} steps cannot be cut into {blocks} blocks; measure longer or use fewer blocks"
+        )
+    x = x[..., T - per * blocks :]
     b = x.reshape(*x.shape[:-1], blocks, per).mean(axis=-1)
     return x.mean(axis=-1), b.std(axis=-1, ddof=1) / math.sqrt(blocks)
 
 
-def initial_states(rng: np.random.Generator, shape: tuple, scale: float, replicas: int,
-                   correlation: float) -> np.ndarray:
+def initial_states(
+    rng: np.random.Generator, shape: tuple, scale: float, replicas: int, correlation: float
+) -> np.ndarray:
     """Initial states, shape ``(replicas, *shape)``, iid N(0, scale^2) entries.
 
     The second replica is ``c0 s1 + sqrt(1 - c0^2) s'`` with ``s'``
@@ -90,7 +92,7 @@ def initial_states(rng: np.random.Generator, shape: tuple, scale: float, replica
     if replicas == 1:
         return s1[None]
     other = scale * rng.standard_normal(shape)
-    return np.stack([s1, correlation * s1 + math.sqrt(1.0 - correlation ** 2) * other])
+    return np.stack([s1, correlation * s1 + math.sqrt(1.0 - correlation**2) * other])
 
 
 def check_settings(cell: Cell, steps, burn_in, blocks, scale, replicas, initial_correlation) -> tuple:
@@ -99,14 +101,16 @@ def check_settings(cell: Cell, steps, burn_in, blocks, scale, replicas, initial_
     Returns ``(steps, burn_in, blocks, scale, c0)``.
     """
     if cell.time != "discrete":
-        raise GatefieldError(f"cell '{cell.name}' is continuous-time; weights redrawn at every "
-                             "step need a discrete-time cell")
+        raise GatefieldError(
+            f"cell '{cell.name}' is continuous-time; weights redrawn at every step need a discrete-time cell"
+        )
     steps = check_count(steps, "the number of steps", 1)
     burn_in = check_count(burn_in, "the number of burn-in steps", 0)
     blocks = check_count(blocks, "the number of blocks", 2)
     if steps < blocks:
-        raise GatefieldError(f"{steps} measured steps cannot be cut into {blocks} blocks; "
-                             "measure longer or use fewer blocks")
+        raise GatefieldError(
+            f"{steps} measured steps cannot be cut into {blocks} blocks; measure longer or use fewer blocks"
+        )
     scale = float(scale)
     if not math.isfinite(scale) or scale < 0:
         raise GatefieldError(f"the initial-state scale must be finite and non-negative, got {scale}")
@@ -187,19 +191,39 @@ class AnnealedResult:
     settings: dict
 
     def to_json(self) -> dict:
-        return {"route": "annealed", "cell": self.cell, "parameters": self.parameters,
-                "status": self.status, "residual": self.residual, "moments": self.moments,
-                "moment_errors": self.moment_errors, "correlation": self.correlation,
-                "correlation_errors": self.correlation_errors,
-                "correlation_series": {k: v.tolist() for k, v in self.correlation_series.items()},
-                "samples": self.samples, "steps": self.steps, "burn_in": self.burn_in,
-                "blocks": self.blocks, "settings": self.settings}
+        return {
+            "route": "annealed",
+            "cell": self.cell,
+            "parameters": self.parameters,
+            "status": self.status,
+            "residual": self.residual,
+            "moments": self.moments,
+            "moment_errors": self.moment_errors,
+            "correlation": self.correlation,
+            "correlation_errors": self.correlation_errors,
+            "correlation_series": {k: v.tolist() for k, v in self.correlation_series.items()},
+            "samples": self.samples,
+            "steps": self.steps,
+            "burn_in": self.burn_in,
+            "blocks": self.blocks,
+            "settings": self.settings,
+        }
 
 
-def solve_annealed(cell: Cell, parameters: dict | None = None, *, samples: int = 20000,
-                   steps: int = 400, burn_in: int = 200, seed: int = 0, scale: float = 1.0,
-                   replicas: int = 1, initial_correlation: float = 0.0,
-                   blocks: int = DEFAULT_BLOCKS, raise_on_failure: bool = False) -> AnnealedResult:
+def solve_annealed(
+    cell: Cell,
+    parameters: dict | None = None,
+    *,
+    samples: int = 20000,
+    steps: int = 400,
+    burn_in: int = 200,
+    seed: int = 0,
+    scale: float = 1.0,
+    replicas: int = 1,
+    initial_correlation: float = 0.0,
+    blocks: int = DEFAULT_BLOCKS,
+    raise_on_failure: bool = False,
+) -> AnnealedResult:
     """The annealed mean-field state of a discrete-time cell, by population dynamics.
 
     Parameters
@@ -245,8 +269,9 @@ def solve_annealed(cell: Cell, parameters: dict | None = None, *, samples: int =
     the window estimate it. Errors are batch means over the window; the
     finite-population bias is O(1/P).
     """
-    steps, burn_in, blocks, scale, c0 = check_settings(cell, steps, burn_in, blocks, scale, replicas,
-                                                       initial_correlation)
+    steps, burn_in, blocks, scale, c0 = check_settings(
+        cell, steps, burn_in, blocks, scale, replicas, initial_correlation
+    )
     P = check_count(samples, "the number of samples", 2)
     seed = check_count(seed, "the seed", 0)
     compiled = compile_cell(cell)
@@ -289,11 +314,11 @@ def solve_annealed(cell: Cell, parameters: dict | None = None, *, samples: int =
             # Gates and candidates of step t (acting on s_t), at slot t.
             first[m:, t] = d.mean(axis=1)
             second[m:, t] = np.mean(d * d, axis=1)
-        s = np.stack([np.asarray(compiled.update(envs[r]), dtype=float).reshape(m, P)
-                      for r in range(R)])
+        s = np.stack([np.asarray(compiled.update(envs[r]), dtype=float).reshape(m, P) for r in range(R)])
         if not np.all(np.isfinite(s)):
-            raise SolverError(f"the annealed recursion of cell '{cell.name}' diverged at step {t}; "
-                              "try milder parameters")
+            raise SolverError(
+                f"the annealed recursion of cell '{cell.name}' diverged at step {t}; try milder parameters"
+            )
         record_states(t + 1, s)
 
     moments, errors, series = {}, {}, {}
@@ -333,13 +358,26 @@ def solve_annealed(cell: Cell, parameters: dict | None = None, *, samples: int =
             correlation_series[name] = corr[k]
     status = "stationary" if worst <= STATIONARY_SIGMAS else "drifting"
     if status != "stationary" and raise_on_failure:
-        raise SolverError(f"the annealed state of cell '{cell.name}' is still drifting after "
-                          f"{burn_in} burn-in steps ({worst:.3g} standard errors between the halves "
-                          "of the window); raise burn_in or steps")
+        raise SolverError(
+            f"the annealed state of cell '{cell.name}' is still drifting after "
+            f"{burn_in} burn-in steps ({worst:.3g} standard errors between the halves "
+            "of the window); raise burn_in or steps"
+        )
     settings = {"seed": seed, "scale": scale, "replicas": R, "initial_correlation": c0}
-    return AnnealedResult(cell=cell.name, parameters=dict(values), moments=moments,
-                          moment_errors=errors, series=series, correlation=correlation,
-                          correlation_errors=correlation_errors,
-                          correlation_series=correlation_series, status=status,
-                          residual=float(worst), samples=P, steps=steps, burn_in=burn_in,
-                          blocks=blocks, settings=settings)
+    return AnnealedResult(
+        cell=cell.name,
+        parameters=dict(values),
+        moments=moments,
+        moment_errors=errors,
+        series=series,
+        correlation=correlation,
+        correlation_errors=correlation_errors,
+        correlation_series=correlation_series,
+        status=status,
+        residual=float(worst),
+        samples=P,
+        steps=steps,
+        burn_in=burn_in,
+        blocks=blocks,
+        settings=settings,
+    )

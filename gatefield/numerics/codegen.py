@@ -63,8 +63,9 @@ class GeneratedFunction:
             # downstream) instead of Python's OverflowError.
             args = [np.asarray(values[a], dtype=float) for a in self.arguments]
         except KeyError as missing:
-            raise KeyError(f"{self.name} needs a value for {missing}; arguments: "
-                           f"{', '.join(self.arguments)}") from None
+            raise KeyError(
+                f"{self.name} needs a value for {missing}; arguments: {', '.join(self.arguments)}"
+            ) from None
         with np.errstate(all="ignore"):
             outputs = self.function(*args)
         outputs = [np.asarray(o, dtype=float) for o in outputs]
@@ -91,8 +92,9 @@ def generate(name: str, expressions, arguments) -> GeneratedFunction:
     """
     expressions = tuple(expressions)
     arguments = tuple(arguments)
-    fn = sympy.lambdify(arguments, list(expressions), modules=[NUMPY_FUNCTIONS, "scipy", "numpy"],
-                        cse=True, dummify=False)
+    fn = sympy.lambdify(
+        arguments, list(expressions), modules=[NUMPY_FUNCTIONS, "scipy", "numpy"], cse=True, dummify=False
+    )
     return GeneratedFunction(name, tuple(a.name for a in arguments), expressions, fn)
 
 
@@ -234,8 +236,12 @@ def _moment_plan(T, m, K, nodes, params):
                         key = (deps, factor)
                         if key not in index:
                             index[key] = len(groups)
-                            groups.append((tuple(n.name for n in deps),
-                                           generate("moment_factor", [factor], deps + params)))
+                            groups.append(
+                                (
+                                    tuple(n.name for n in deps),
+                                    generate("moment_factor", [factor], deps + params),
+                                )
+                            )
                         ids.append(index[key])
                     slot_terms.append(tuple(ids))
                 slots.append((e, p, pp))
@@ -272,11 +278,9 @@ def compile_cell(cell: Cell) -> CompiledCell:
     update = generate("update", cell.updates, everything)
     pencil = generate("pencil", list(pen.A) + list(pen.B) + list(pen.C) + list(pen.E), everything)
     residual_matrix = sympy.Matrix(fp.residuals)
-    residual = generate("residual", list(fp.residuals) + list(residual_matrix.jacobian(states)),
-                        everything)
+    residual = generate("residual", list(fp.residuals) + list(residual_matrix.jacobian(states)), everything)
     solved = tuple(s for s, _ in fp.solution)
-    fixed_state = (generate("fixed_state", [e for _, e in fp.solution], everything)
-                   if fp.solution else None)
+    fixed_state = generate("fixed_state", [e for _, e in fp.solution], everything) if fp.solution else None
 
     integrals, integral_of, seen = [], [], {}
     for integrand in mf.integrands:
@@ -296,7 +300,7 @@ def compile_cell(cell: Cell) -> CompiledCell:
     coefficients = list(sm.D) + [sm.T[a][b][p] for a in range(K) for b in range(K) for p in range(m + 1)]
     support = generate("support_coefficients", coefficients, everything)
     at_fp_D = [fp.substitute(d) for d in sm.D]
-    at_fp_T = [fp.substitute(t) for t in coefficients[m + 1:]]
+    at_fp_T = [fp.substitute(t) for t in coefficients[m + 1 :]]
     if fp.numeric:
         outer = tuple(nodes)
     else:

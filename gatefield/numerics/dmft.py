@@ -100,12 +100,13 @@ def _taper(L: int) -> np.ndarray:
     w = np.ones(L)
     k = max(1, int(round(TAIL_FRACTION * L)))
     if L > 1:
-        w[L - k:] = 0.5 * (1 + np.cos(np.pi * (np.arange(k) + 1) / k))
+        w[L - k :] = 0.5 * (1 + np.cos(np.pi * (np.arange(k) + 1) / k))
     return w
 
 
-def stationary_gaussian_paths(correlation, length: int, samples: int, rng: np.random.Generator,
-                              floor: float = 0.0) -> tuple:
+def stationary_gaussian_paths(
+    correlation, length: int, samples: int, rng: np.random.Generator, floor: float = 0.0
+) -> tuple:
     """Paths of a stationary zero-mean Gaussian process, by circulant embedding.
 
     Parameters
@@ -150,7 +151,7 @@ def stationary_gaussian_paths(correlation, length: int, samples: int, rng: np.ra
     M = scipy.fft.next_fast_len(length + L, real=True)
     row = np.zeros(M)
     row[:L] = fluct
-    row[M - L + 1:] = fluct[1:][::-1]
+    row[M - L + 1 :] = fluct[1:][::-1]
     lam = scipy.fft.rfft(row).real  # row is symmetric: a real spectrum
     # Full spectrum weights: lam[k] and lam[M-k] coincide.
     mult = np.full(len(lam), 2.0)
@@ -159,7 +160,7 @@ def stationary_gaussian_paths(correlation, length: int, samples: int, rng: np.ra
         mult[-1] = 1.0
     total = float(np.sum(mult * np.abs(lam)))
     clipped = float(np.sum(mult * np.maximum(-lam, 0.0)) / total) if total > 0 else 0.0
-    lam_full = np.concatenate([lam, lam[1:M - len(lam) + 1][::-1]])
+    lam_full = np.concatenate([lam, lam[1 : M - len(lam) + 1][::-1]])
     amp = np.sqrt(np.maximum(lam_full, 0.0) / M)
     half = (samples + 1) // 2
     Z = rng.standard_normal((half, M)) + 1j * rng.standard_normal((half, M))
@@ -274,11 +275,21 @@ class DMFTResult:
 
     def to_json(self) -> dict:
         return {
-            "route": "dmft", "cell": self.cell, "parameters": self.parameters, "time": self.time,
-            "start": self.start, "status": self.status, "iterations": self.iterations,
-            "residual": self.residual, "noise": self.noise, "clipped": self.clipped,
-            "static": self.static, "moments": self.moments, "moment_errors": self.moment_errors,
-            "sampling_error": self.sampling_error, "decay_time": self.decay_time,
+            "route": "dmft",
+            "cell": self.cell,
+            "parameters": self.parameters,
+            "time": self.time,
+            "start": self.start,
+            "status": self.status,
+            "iterations": self.iterations,
+            "residual": self.residual,
+            "noise": self.noise,
+            "clipped": self.clipped,
+            "static": self.static,
+            "moments": self.moments,
+            "moment_errors": self.moment_errors,
+            "sampling_error": self.sampling_error,
+            "decay_time": self.decay_time,
             "tau": self.tau.tolist(),
             "correlations": {k: v.tolist() for k, v in self.correlations.items()},
             "settings": self.settings,
@@ -305,8 +316,9 @@ def _definitions(cell: Cell):
 class _Process:
     """Integrates the single-unit process along given node paths and collects statistics."""
 
-    def __init__(self, compiled: CompiledCell, values: dict, continuous: bool, dt: float,
-                 n_burn: int, n_T: int, L: int):
+    def __init__(
+        self, compiled: CompiledCell, values: dict, continuous: bool, dt: float, n_burn: int, n_T: int, L: int
+    ):
         self.c = compiled
         self.values = values
         self.continuous = continuous
@@ -358,19 +370,21 @@ class _Process:
                 f1 = np.array(c.update(env))
                 s = s + 0.5 * self.dt * (f0 + f1)
             if not np.all(np.isfinite(s)):
-                raise SolverError(f"the single-unit process of cell '{c.cell.name}' diverged at "
-                                  f"step {t}; try a smaller dt or milder parameters")
+                raise SolverError(
+                    f"the single-unit process of cell '{c.cell.name}' diverged at "
+                    f"step {t}; try a smaller dt or milder parameters"
+                )
         # Sites: the last recorded time, states paired with the nodes acting on them.
         t_site = n - 1
         sites = (s_rec[:, :, -1].copy(), eta[:, t_site].copy())
         return {
-            "acf_v": autocorrelation(v_rec, self.L),         # (K, S, L)
-            "acf_s": autocorrelation(s_rec, self.L),         # (m, S, L)
-            "mean_s": s_rec.mean(axis=2),                    # (m, S)
-            "mean_v": v_rec.mean(axis=2),                    # (K, S)
+            "acf_v": autocorrelation(v_rec, self.L),  # (K, S, L)
+            "acf_s": autocorrelation(s_rec, self.L),  # (m, S, L)
+            "mean_s": s_rec.mean(axis=2),  # (m, S)
+            "mean_v": v_rec.mean(axis=2),  # (K, S)
             "mean_d": None if d_sum is None else d_sum / self.n_T,
             "sq_d": None if d_sq is None else d_sq / self.n_T,
-            "shut": shut / self.n_T,                         # (gates, S)
+            "shut": shut / self.n_T,  # (gates, S)
             "open": opened / self.n_T,
             "sites": sites,
         }
@@ -391,7 +405,7 @@ def _tail(C: np.ndarray) -> np.ndarray:
     """``C(inf)`` per coupling: the mean over the window's last quarter, in [0, C(0)]."""
     L = C.shape[1]
     k = max(1, int(round(TAIL_FRACTION * L)))
-    return np.clip(C[:, L - k:].mean(axis=1), 0.0, np.maximum(C[:, 0], 0.0))
+    return np.clip(C[:, L - k :].mean(axis=1), 0.0, np.maximum(C[:, 0], 0.0))
 
 
 def _prepare(C: np.ndarray) -> tuple:
@@ -437,7 +451,7 @@ def _next_iterate(C, C_new, damping: float, history: list, depth: int) -> np.nda
         return damped
     x, f = C.ravel(), (C_new - C).ravel()
     history.append((x.copy(), f.copy()))
-    del history[:-(depth + 1)]
+    del history[: -(depth + 1)]
     if len(history) < 2:
         return damped
     dX = np.stack([history[k + 1][0] - history[k][0] for k in range(len(history) - 1)], axis=1)
@@ -458,8 +472,9 @@ def _positive(value, what: str, allow_zero: bool = False) -> float:
     except (TypeError, ValueError):
         raise GatefieldError(f"{what} must be a number, got {value!r}") from None
     if not math.isfinite(x) or x < 0 or (x == 0 and not allow_zero):
-        raise GatefieldError(f"{what} must be a finite {'non-negative' if allow_zero else 'positive'} "
-                             f"number, got {value!r}")
+        raise GatefieldError(
+            f"{what} must be a finite {'non-negative' if allow_zero else 'positive'} number, got {value!r}"
+        )
     return x
 
 
@@ -573,12 +588,27 @@ def solve_dmft(
     ``iterations``.
     """
     if start == "both":
-        kw = dict(samples=samples, T=T, burn_in=burn_in, max_lag=max_lag, dt=dt, iterations=iterations,
-                  min_iterations=min_iterations, anderson=anderson,
-                  damping=damping, tol=tol, atol=atol, measure=measure, seed=seed,
-                  progress=progress, raise_on_failure=raise_on_failure)
-        return (solve_dmft(cell, parameters, start="large", **kw),
-                solve_dmft(cell, parameters, start="small", **kw))
+        kw = dict(
+            samples=samples,
+            T=T,
+            burn_in=burn_in,
+            max_lag=max_lag,
+            dt=dt,
+            iterations=iterations,
+            min_iterations=min_iterations,
+            anderson=anderson,
+            damping=damping,
+            tol=tol,
+            atol=atol,
+            measure=measure,
+            seed=seed,
+            progress=progress,
+            raise_on_failure=raise_on_failure,
+        )
+        return (
+            solve_dmft(cell, parameters, start="large", **kw),
+            solve_dmft(cell, parameters, start="small", **kw),
+        )
     if start not in ("large", "small"):
         raise GatefieldError(f"start must be 'large', 'small' or 'both', got {start!r}")
     compiled = compile_cell(cell)
@@ -606,14 +636,18 @@ def solve_dmft(
         L = int(round(_positive(max_lag, "max_lag") / dt)) + 1
     else:
         if dt is not None:
-            raise GatefieldError(f"cell '{cell.name}' is discrete-time; dt applies only to "
-                                 "continuous-time cells, so leave it out")
+            raise GatefieldError(
+                f"cell '{cell.name}' is discrete-time; dt applies only to "
+                "continuous-time cells, so leave it out"
+            )
         n_T = check_count(T, "T (steps)", 2)
         n_burn = check_count(burn_in, "burn_in (steps)", 0)
         L = check_count(max_lag, "max_lag (steps)", 1) + 1
     if L >= n_T:
-        raise GatefieldError(f"max_lag must be shorter than T (got {L - 1} and {n_T} grid steps); "
-                             "lengthen T or shorten max_lag")
+        raise GatefieldError(
+            f"max_lag must be shorter than T (got {L - 1} and {n_T} grid steps); "
+            "lengthen T or shorten max_lag"
+        )
     step = dt if continuous else 1.0
     tau = step * np.arange(L)
     K, m = len(compiled.nodes), len(compiled.states)
@@ -644,20 +678,28 @@ def solve_dmft(
         se = out["acf_v"].std(axis=1, ddof=1) / math.sqrt(samples)
         scale = np.maximum(C[:, 0], C_new[:, 0]) + atol
         residual = float(np.max(np.sqrt(np.mean((C_new - C) ** 2, axis=1)) / scale))
-        noise = float(np.max(np.sqrt(np.mean(se ** 2, axis=1)) / scale))
+        noise = float(np.max(np.sqrt(np.mean(se**2, axis=1)) / scale))
         C = _next_iterate(C, C_new, damping, history, anderson)
         last = out
         quiet = quiet + 1 if residual <= tol + NOISE_SIGMAS * noise else 0
         if progress is not None:
-            progress({"iteration": it, "residual": residual, "noise": noise,
-                      "C0": {n: float(C[a, 0]) for a, n in enumerate(names)},
-                      "C": {n: C[a].copy() for a, n in enumerate(names)}})
+            progress(
+                {
+                    "iteration": it,
+                    "residual": residual,
+                    "noise": noise,
+                    "C0": {n: float(C[a, 0]) for a, n in enumerate(names)},
+                    "C": {n: C[a].copy() for a, n in enumerate(names)},
+                }
+            )
         if (quiet >= QUIET_ITERATIONS and it >= min_iterations) or np.all(C[:, 0] < atol):
             status = "converged"
             break
     if status != "converged" and raise_on_failure:
-        raise SolverError(f"DMFT for cell '{cell.name}' did not converge in {iterations} iterations "
-                          f"(residual {residual:.3g}, noise {noise:.3g}); raise iterations or samples")
+        raise SolverError(
+            f"DMFT for cell '{cell.name}' did not converge in {iterations} iterations "
+            f"(residual {residual:.3g}, noise {noise:.3g}); raise iterations or samples"
+        )
 
     # Measurement: the last iteration's pass plus `measure` passes at the final C, pooled.
     passes = [last] + [one_pass(C) for _ in range(measure)]
@@ -695,12 +737,23 @@ def solve_dmft(
     floors = _tail(C_est)
     fluct = C_est[:, 0] - floors
     static = bool(np.all((C_est[:, 0] < atol) | (fluct <= STATIC_FRACTION * C_est[:, 0])))
-    decay = {n: (float("nan") if static else _decay_time(C_est[a], tau, floors[a]))
-             for a, n in enumerate(names)}
-    settings = {"samples": samples, "T": T, "burn_in": burn_in, "max_lag": max_lag,
-                "dt": dt if continuous else None, "damping": damping, "tol": tol, "atol": atol,
-                "measure": measure, "seed": seed, "grid": {"T": n_T, "burn_in": n_burn, "lags": L},
-                "integrator": "heun" if continuous else "map"}
+    decay = {
+        n: (float("nan") if static else _decay_time(C_est[a], tau, floors[a])) for a, n in enumerate(names)
+    }
+    settings = {
+        "samples": samples,
+        "T": T,
+        "burn_in": burn_in,
+        "max_lag": max_lag,
+        "dt": dt if continuous else None,
+        "damping": damping,
+        "tol": tol,
+        "atol": atol,
+        "measure": measure,
+        "seed": seed,
+        "grid": {"T": n_T, "burn_in": n_burn, "lags": L},
+        "integrator": "heun" if continuous else "map",
+    }
     return DMFTResult(
         cell=cell.name,
         parameters=dict(values),
@@ -741,4 +794,3 @@ def dmft_site_table(cell: Cell, result: DMFTResult) -> SiteTable:
     states, nodes = result.sites
     table = plugin_sites(compile_cell(cell), result.parameters, states, nodes)
     return replace(table, route="dmft")
-

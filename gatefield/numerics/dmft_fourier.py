@@ -143,8 +143,8 @@ class GaussianClosure:
 
     def kernel(self, omega: np.ndarray) -> np.ndarray:
         if self.time == "continuous":
-            return 1.0 / (self.leak ** 2 + omega ** 2)
-        return 1.0 / (1.0 - 2.0 * self.leak * np.cos(omega) + self.leak ** 2)
+            return 1.0 / (self.leak**2 + omega**2)
+        return 1.0 / (1.0 - 2.0 * self.leak * np.cos(omega) + self.leak**2)
 
     def __call__(self, u) -> np.ndarray:
         return self.w({self.variable: u})[0]
@@ -187,35 +187,57 @@ def gaussian_closure(cell: Cell, parameters: dict | None = None) -> GaussianClos
     values = cell.resolve(parameters)
     subs = {p: sympy.Float(values[str(p)]) for p in cell.parameter_symbols}
     if len(cell.states) != 1:
-        raise SolverError(f"cell '{cell.name}' has {len(cell.states)} states; the Fourier DMFT solver "
-                          "handles one-state cells only, so use solve_dmft (sampling)")
+        raise SolverError(
+            f"cell '{cell.name}' has {len(cell.states)} states; the Fourier DMFT solver "
+            "handles one-state cells only, so use solve_dmft (sampling)"
+        )
     s = cell.states[0]
     U = sympy.expand(cell.updates[0].xreplace(subs))
     live = [cp for cp in cell.couplings if U.has(cp.node)]
     if len(live) != 1:
-        raise SolverError(f"the update of cell '{cell.name}' depends on {len(live)} coupled fields at these "
-                          "parameters; the Fourier DMFT solver needs exactly one, so use solve_dmft")
+        raise SolverError(
+            f"the update of cell '{cell.name}' depends on {len(live)} coupled fields at these "
+            "parameters; the Fourier DMFT solver needs exactly one, so use solve_dmft"
+        )
     cp = live[0]
     eta = cp.node
     A = cp.argument.xreplace(subs)
     if not A.free_symbols <= {s}:
-        raise SolverError(f"the argument of coupling '{cp.matrix}' in cell '{cell.name}' depends on more "
-                          "than the state; the Fourier DMFT solver cannot close it, so use solve_dmft")
+        raise SolverError(
+            f"the argument of coupling '{cp.matrix}' in cell '{cell.name}' depends on more "
+            "than the state; the Fourier DMFT solver cannot close it, so use solve_dmft"
+        )
     leak = _number(U.diff(s))
     continuous = cell.time == "continuous"
 
     def finish(form, gain, mean, variable, w_expr):
         if continuous and not leak < 0:
-            raise SolverError(f"cell '{cell.name}' has no leak (ds/dt = {leak} s + ...); the Fourier DMFT "
-                              "solver needs ds/dt = -k s + ... with k > 0")
+            raise SolverError(
+                f"cell '{cell.name}' has no leak (ds/dt = {leak} s + ...); the Fourier DMFT "
+                "solver needs ds/dt = -k s + ... with k > 0"
+            )
         if not continuous and not abs(leak) < 1:
-            raise SolverError(f"cell '{cell.name}' has s' = {leak} s + ...; the Fourier DMFT solver needs "
-                              "|a| < 1 for a stationary state")
+            raise SolverError(
+                f"cell '{cell.name}' has s' = {leak} s + ...; the Fourier DMFT solver needs "
+                "|a| < 1 for a stationary state"
+            )
         k = -leak if continuous else leak
         w_fn = generate(f"w_{cell.name}", [w_expr], [variable])
         dw_fn = generate(f"dw_{cell.name}", [w_expr.diff(variable)], [variable])
-        return GaussianClosure(form, cell.time, float(k), float(gain), float(mean), cp.matrix, str(s),
-                               str(variable), w_expr, w_fn, dw_fn, _switches(w_expr, variable))
+        return GaussianClosure(
+            form,
+            cell.time,
+            float(k),
+            float(gain),
+            float(mean),
+            cp.matrix,
+            str(s),
+            str(variable),
+            w_expr,
+            w_fn,
+            dw_fn,
+            _switches(w_expr, variable),
+        )
 
     if leak is not None:
         c = _number(U.diff(eta))
@@ -230,8 +252,10 @@ def gaussian_closure(cell: Cell, parameters: dict | None = None) -> GaussianClos
         W = U - leak * s
         if sigma and _number(A - sigma * s) == 0 and not W.has(s):
             return finish("B", sigma, 0.0, eta, W)
-    raise SolverError(f"cell '{cell.name}' is neither ds = -k s + c J@w(s) + b nor "
-                      "ds = -k s + W(J@(sigma s)) at these parameters; use solve_dmft (sampling) for it")
+    raise SolverError(
+        f"cell '{cell.name}' is neither ds = -k s + c J@w(s) + b nor "
+        "ds = -k s + W(J@(sigma s)) at these parameters; use solve_dmft (sampling) for it"
+    )
 
 
 # -- bivariate Gaussian expectations ------------------------------------------------------
@@ -263,10 +287,10 @@ def _tabulate(f1, f2, var: float, mean: float, order: int, switches=()) -> tuple
     z, wt = rule.points, rule.weights
     sd = math.sqrt(max(var, 0.0))
     rho = _lobatto(CHEBYSHEV_POINTS)
-    a = f1(mean + sd * z)                                              # (n,)
+    a = f1(mean + sd * z)  # (n,)
     r = rho[:, None, None]
     u2 = mean + sd * (r * z[None, :, None] + np.sqrt(1.0 - r * r) * z[None, None, :])
-    b = f2(u2)                                                         # (P, n, n)
+    b = f2(u2)  # (P, n, n)
     values = np.einsum("pij,i,j,i->p", b, wt, wt, a)
     # Interpolation at the Lobatto points: a type-I DCT.
     coef = scipy.fft.dct(values, type=1) / (CHEBYSHEV_POINTS - 1)
@@ -294,7 +318,7 @@ def _filter(c: np.ndarray, closure: GaussianClosure, step: float) -> np.ndarray:
 def _anderson(x, f, history: list, damping: float):
     """Anderson (type II) mixing of iterate ``x`` with residual ``f = T(x) - x``."""
     history.append((x.copy(), f.copy()))
-    del history[:-(ANDERSON_DEPTH + 1)]
+    del history[: -(ANDERSON_DEPTH + 1)]
     damped = x + damping * f
     if len(history) < 2:
         return damped
@@ -334,7 +358,7 @@ def _lyapunov(closure: GaussianClosure, q: np.ndarray, step: float, static: bool
     Returns ``(lambda, E0)``; ``E0`` is the ground-state energy of the
     Schrodinger operator (continuous time) or nan (discrete time).
     """
-    G2, k = closure.gain ** 2, closure.leak
+    G2, k = closure.gain**2, closure.leak
     if closure.time == "continuous":
         if static:
             E0 = k * k - G2 * float(q[0])
@@ -348,8 +372,11 @@ def _lyapunov(closure: GaussianClosure, q: np.ndarray, step: float, static: bool
             bands[0] = 30.0 / (12 * h2) + V
             bands[1, :-1] = -16.0 / (12 * h2)
             bands[2, :-2] = 1.0 / (12 * h2)
-            E0 = float(scipy.linalg.eig_banded(bands, lower=True, eigvals_only=True,
-                                               select="i", select_range=(0, 0))[0])
+            E0 = float(
+                scipy.linalg.eig_banded(
+                    bands, lower=True, eigvals_only=True, select="i", select_range=(0, 0)
+                )[0]
+            )
         return -k + math.sqrt(max(k * k - E0, 0.0)), E0
     a = k
     if a == 0 or static:
@@ -362,8 +389,9 @@ def _lyapunov(closure: GaussianClosure, q: np.ndarray, step: float, static: bool
         bands = np.zeros((2, n))
         bands[0] = mu * mu + a * a - G2 * qq
         bands[1, :-1] = -a * mu
-        return float(scipy.linalg.eig_banded(bands, lower=True, eigvals_only=True,
-                                             select="i", select_range=(0, 0))[0])
+        return float(
+            scipy.linalg.eig_banded(bands, lower=True, eigvals_only=True, select="i", select_range=(0, 0))[0]
+        )
 
     # The largest mu at which (mu^2 + a^2) - a mu (S + S^T) - G^2 q has a zero
     # mode; above hi every eigenvalue is positive.
@@ -439,12 +467,22 @@ class FourierDMFTResult:
 
     def to_json(self) -> dict:
         return {
-            "route": "dmft-fourier", "cell": self.cell, "parameters": self.parameters, "time": self.time,
-            "form": self.closure.form, "start": self.start, "status": self.status,
-            "iterations": self.iterations, "residual": self.residual,
-            "quadrature_error": self.quadrature_error, "static": self.static, "moments": self.moments,
-            "decay_time": self.decay_time, "state_decay_time": self.state_decay_time,
-            "lyapunov": self.lyapunov, "ground_state_energy": self.ground_state_energy,
+            "route": "dmft-fourier",
+            "cell": self.cell,
+            "parameters": self.parameters,
+            "time": self.time,
+            "form": self.closure.form,
+            "start": self.start,
+            "status": self.status,
+            "iterations": self.iterations,
+            "residual": self.residual,
+            "quadrature_error": self.quadrature_error,
+            "static": self.static,
+            "moments": self.moments,
+            "decay_time": self.decay_time,
+            "state_decay_time": self.state_decay_time,
+            "lyapunov": self.lyapunov,
+            "ground_state_energy": self.ground_state_energy,
             "tau": self.tau.tolist(),
             "correlations": {k: v.tolist() for k, v in self.correlations.items()},
             "settings": self.settings,
@@ -545,10 +583,20 @@ def solve_dmft_fourier(
     in time, ``C(tau >= 1) = 0`` (a finite network keeps O(1/sqrt(N)) correlations).
     """
     if start == "both":
-        kw = dict(tau_max=tau_max, dt=dt, iterations=iterations, damping=damping, tol=tol, atol=atol,
-                  order=order, raise_on_failure=raise_on_failure)
-        return (solve_dmft_fourier(cell, parameters, start="large", **kw),
-                solve_dmft_fourier(cell, parameters, start="small", **kw))
+        kw = dict(
+            tau_max=tau_max,
+            dt=dt,
+            iterations=iterations,
+            damping=damping,
+            tol=tol,
+            atol=atol,
+            order=order,
+            raise_on_failure=raise_on_failure,
+        )
+        return (
+            solve_dmft_fourier(cell, parameters, start="large", **kw),
+            solve_dmft_fourier(cell, parameters, start="small", **kw),
+        )
     if start not in ("large", "small"):
         raise GatefieldError(f"start must be 'large', 'small' or 'both', got {start!r}")
     if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
@@ -565,14 +613,16 @@ def solve_dmft_fourier(
         L = int(round(span / step)) + 1
     else:
         if dt is not None:
-            raise GatefieldError(f"cell '{cell.name}' is discrete-time; dt applies only to continuous-time "
-                                 "cells, so leave it out")
+            raise GatefieldError(
+                f"cell '{cell.name}' is discrete-time; dt applies only to continuous-time "
+                "cells, so leave it out"
+            )
         step = 1.0
         L = int(_check_positive(DISCRETE_DEFAULTS["tau_max"] if tau_max is None else tau_max, "tau_max")) + 1
     if L < 4:
         raise GatefieldError(f"the lag grid has {L} points; lengthen tau_max or shorten dt")
     tau = step * np.arange(L)
-    G2, m = closure.gain ** 2, closure.mean
+    G2, m = closure.gain**2, closure.mean
 
     def T(D):
         Cw, err = _correlate(closure, closure, D, m, order, closure.switches)
@@ -592,8 +642,10 @@ def solve_dmft_fourier(
             break
         D = _anderson(D, D_new - D, history, damping)
     if status != "converged" and raise_on_failure:
-        raise SolverError(f"Fourier DMFT for cell '{cell.name}' did not converge in {iterations} iterations "
-                          f"(residual {residual:.3g}); raise iterations or lower damping")
+        raise SolverError(
+            f"Fourier DMFT for cell '{cell.name}' did not converge in {iterations} iterations "
+            f"(residual {residual:.3g}); raise iterations or lower damping"
+        )
 
     D0 = max(float(D[0]), 0.0)
     _, Cw, qerr = T(D)
@@ -621,10 +673,14 @@ def solve_dmft_fourier(
         arg = cp.argument.xreplace(subs)
         if closure.form == "A" and arg.free_symbols <= {s_sym}:
             f = generate(f"arg_{cp.matrix}", [arg], [s_sym])
-            correlations[cp.matrix] = _correlate(lambda u, f=f: f({s: u})[0],
-                                                 lambda u, f=f: f({s: u})[0], D, m, order)[0]
-        elif closure.form == "B" and _number(arg.diff(s_sym)) is not None and _number(
-                arg - arg.diff(s_sym) * s_sym) == 0:
+            correlations[cp.matrix] = _correlate(
+                lambda u, f=f: f({s: u})[0], lambda u, f=f: f({s: u})[0], D, m, order
+            )[0]
+        elif (
+            closure.form == "B"
+            and _number(arg.diff(s_sym)) is not None
+            and _number(arg - arg.diff(s_sym) * s_sym) == 0
+        ):
             correlations[cp.matrix] = float(arg.diff(s_sym)) ** 2 * s_corr
     moments[f"E[{s}]"] = float(m) if closure.form == "A" else _mean_B(closure, D0, order)
     moments[f"E[{s}^2]"] = float(s_corr[0])
@@ -642,19 +698,46 @@ def solve_dmft_fourier(
             moments[f"E[{sym}^2]"] = float(np.sum(rule.weights * vals * vals))
     for name, C in correlations.items():
         moments[f"C_{name}({0})"] = float(C[0])
-    decay = {name: (float("nan") if static else _decay_time(C, tau, float(C[-1])))
-             for name, C in correlations.items()}
+    decay = {
+        name: (float("nan") if static else _decay_time(C, tau, float(C[-1])))
+        for name, C in correlations.items()
+    }
     state_decay = {s: float("nan") if static else _decay_time(s_corr, tau, float(s_corr[-1]))}
-    settings = {"tau_max": float(tau[-1]), "dt": step if continuous else None, "lags": L,
-                "damping": damping, "tol": tol, "atol": atol, "order": order,
-                "chebyshev_points": CHEBYSHEV_POINTS, "anderson_depth": ANDERSON_DEPTH,
-                "form": closure.form, "leak": closure.leak, "gain": closure.gain, "mean": closure.mean}
+    settings = {
+        "tau_max": float(tau[-1]),
+        "dt": step if continuous else None,
+        "lags": L,
+        "damping": damping,
+        "tol": tol,
+        "atol": atol,
+        "order": order,
+        "chebyshev_points": CHEBYSHEV_POINTS,
+        "anderson_depth": ANDERSON_DEPTH,
+        "form": closure.form,
+        "leak": closure.leak,
+        "gain": closure.gain,
+        "mean": closure.mean,
+    }
     return FourierDMFTResult(
-        cell=cell.name, parameters=dict(values), time=cell.time, tau=tau,
-        correlations=correlations, state_correlations={s: s_corr}, moments=moments, static=static,
-        decay_time=decay, state_decay_time=state_decay, lyapunov=float(lyap), ground_state_energy=E0,
-        status=status, iterations=it, residual=residual, quadrature_error=qerr, closure=closure,
-        start=start, settings=settings,
+        cell=cell.name,
+        parameters=dict(values),
+        time=cell.time,
+        tau=tau,
+        correlations=correlations,
+        state_correlations={s: s_corr},
+        moments=moments,
+        static=static,
+        decay_time=decay,
+        state_decay_time=state_decay,
+        lyapunov=float(lyap),
+        ground_state_energy=E0,
+        status=status,
+        iterations=it,
+        residual=residual,
+        quadrature_error=qerr,
+        closure=closure,
+        start=start,
+        settings=settings,
     )
 
 
@@ -696,7 +779,7 @@ class PotentialSolution:
         P = np.polynomial.chebyshev.chebint(self._coef)
         rho = np.clip(delta / D0, -1.0, 1.0)
         integral = D0 * (np.polynomial.chebyshev.chebval(1.0, P) - np.polynomial.chebyshev.chebval(rho, P))
-        return self.g ** 2 * integral - 0.5 * (D0 * D0 - delta * delta)
+        return self.g**2 * integral - 0.5 * (D0 * D0 - delta * delta)
 
     def time_to(self, level: float) -> float:
         """The lag ``tau`` at which ``Delta(tau) = level`` (0 < level <= Delta0), by

@@ -123,13 +123,20 @@ class DMFTLyapunovResult:
 
     def to_json(self) -> dict:
         return {
-            "route": "dmft", "cell": self.cell, "parameters": self.parameters, "time": self.time,
-            "exponent": self.exponent, "stderr": self.stderr, "noise": self.noise,
-            "status": self.status, "iterations": self.iterations,
+            "route": "dmft",
+            "cell": self.cell,
+            "parameters": self.parameters,
+            "time": self.time,
+            "exponent": self.exponent,
+            "stderr": self.stderr,
+            "noise": self.noise,
+            "status": self.status,
+            "iterations": self.iterations,
             "history": {k: v.tolist() for k, v in self.history.items()},
             "tau": self.tau.tolist(),
             "tangent_correlations": {k: v.tolist() for k, v in self.tangent_correlations.items()},
-            "dmft_status": self.dmft.status, "static": self.dmft.static,
+            "dmft_status": self.dmft.status,
+            "static": self.dmft.static,
             "settings": self.settings,
         }
 
@@ -138,8 +145,7 @@ class _Tangent:
     """Integrates the DMFT unit and its tilted tangent (and the tangent's
     derivative in the tilt) along given node and tangent-field paths."""
 
-    def __init__(self, compiled, values: dict, continuous: bool, dt: float, n_burn: int,
-                 n_T: int, L: int):
+    def __init__(self, compiled, values: dict, continuous: bool, dt: float, n_burn: int, n_T: int, L: int):
         self.c = compiled
         self.values = values
         self.continuous = continuous
@@ -148,10 +154,16 @@ class _Tangent:
         m, K = len(compiled.states), len(compiled.nodes)
         self.m, self.K = m, K
         exprs = compiled.pencil.expressions
+
         # Structural zeros of the pencil are skipped: entry lists (i, j, index).
         def entries(offset, rows, cols):
-            return [(i, j, offset + i * cols + j) for i in range(rows) for j in range(cols)
-                    if exprs[offset + i * cols + j] != 0]
+            return [
+                (i, j, offset + i * cols + j)
+                for i in range(rows)
+                for j in range(cols)
+                if exprs[offset + i * cols + j] != 0
+            ]
+
         self.A = entries(0, m, m)
         self.B = entries(m * m, m, K)
         self.C = entries(m * m + m * K, K, m)
@@ -186,10 +198,10 @@ class _Tangent:
         S = s0.shape[1]
         env = dict(self.values)
         s = s0.copy()
-        ds = np.zeros((m, S))   # tilted tangent
-        w = np.zeros((m, S))    # its derivative in the tilt mu
+        ds = np.zeros((m, S))  # tilted tangent
+        w = np.zeros((m, S))  # its derivative in the tilt mu
         dv_rec = np.empty((K, S, self.n_T))
-        cross = np.zeros(S)     # per path: sum_t sum_a dv_a (C w)_a
+        cross = np.zeros(S)  # per path: sum_t sum_a dv_a (C w)_a
 
         def pencil(state, t):
             env.update(zip(c.states, state))
@@ -225,12 +237,14 @@ class _Tangent:
                 ds = ds + 0.5 * self.dt * (g0 + g1)
                 w = w + 0.5 * self.dt * (h0 + h1)
             if not (np.all(np.isfinite(s)) and np.all(np.isfinite(ds)) and np.all(np.isfinite(w))):
-                raise SolverError(f"the tangent process of cell '{c.cell.name}' diverged at step {t}; "
-                                  "try a smaller dt or more iterations")
+                raise SolverError(
+                    f"the tangent process of cell '{c.cell.name}' diverged at step {t}; "
+                    "try a smaller dt or more iterations"
+                )
         return {
-            "acf": autocorrelation(dv_rec, self.L),                 # (K, S, L)
-            "power": np.sum(dv_rec ** 2, axis=0).mean(axis=1),     # (S,)
-            "cross": cross / self.n_T,                              # (S,)
+            "acf": autocorrelation(dv_rec, self.L),  # (K, S, L)
+            "power": np.sum(dv_rec**2, axis=0).mean(axis=1),  # (S,)
+            "cross": cross / self.n_T,  # (S,)
         }
 
 
@@ -377,16 +391,19 @@ def dmft_lyapunov(
     if damping > 1:
         raise GatefieldError(f"damping must be in (0, 1], got {damping}")
     if dmft is None:
-        dmft = solve_dmft(cell, parameters, samples=samples, T=T, burn_in=burn_in, dt=dt, seed=seed,
-                          **(dmft_options or {}))
+        dmft = solve_dmft(
+            cell, parameters, samples=samples, T=T, burn_in=burn_in, dt=dt, seed=seed, **(dmft_options or {})
+        )
     else:
         if not isinstance(dmft, DMFTResult):
             raise GatefieldError(f"dmft must be a DMFTResult, got {type(dmft).__name__}")
         if dmft.cell != cell.name:
             raise GatefieldError(f"the DMFT result is for cell '{dmft.cell}', not '{cell.name}'")
         if parameters and cell.resolve(parameters) != dmft.parameters:
-            raise GatefieldError("parameters differ from those of the given DMFT result; "
-                                 "leave them out or solve the DMFT again")
+            raise GatefieldError(
+                "parameters differ from those of the given DMFT result; "
+                "leave them out or solve the DMFT again"
+            )
         if dmft_options:
             raise GatefieldError("dmft_options apply only when the DMFT is solved here")
     values = dict(dmft.parameters)
@@ -397,13 +414,18 @@ def dmft_lyapunov(
             raise GatefieldError(f"dt must be the DMFT grid's ({dmft.settings['dt']}), got {dt}")
         dt = dmft.settings["dt"]
         n_T = grid["T"] if T is None else int(round(_positive(T, "T") / dt))
-        n_burn = grid["burn_in"] if burn_in is None else int(round(
-            _positive(burn_in, "burn_in", allow_zero=True) / dt))
+        n_burn = (
+            grid["burn_in"]
+            if burn_in is None
+            else int(round(_positive(burn_in, "burn_in", allow_zero=True) / dt))
+        )
         step = dt
     else:
         if dt is not None:
-            raise GatefieldError(f"cell '{cell.name}' is discrete-time; dt applies only to "
-                                 "continuous-time cells, so leave it out")
+            raise GatefieldError(
+                f"cell '{cell.name}' is discrete-time; dt applies only to "
+                "continuous-time cells, so leave it out"
+            )
         n_T = grid["T"] if T is None else check_count(T, "T (steps)", 2)
         n_burn = grid["burn_in"] if burn_in is None else check_count(burn_in, "burn_in (steps)", 0)
         step = 1.0
@@ -432,8 +454,10 @@ def dmft_lyapunov(
         power = out["power"]
         rho = float(np.sum(k_new[:, 0]) / np.sum(k[:, 0]))
         if not (math.isfinite(rho) and rho > 0):
-            raise SolverError(f"the tangent field of cell '{cell.name}' vanished or overflowed "
-                              f"(growth factor {rho}); the state may be degenerate")
+            raise SolverError(
+                f"the tangent field of cell '{cell.name}' vanished or overflowed "
+                f"(growth factor {rho}); the state may be degenerate"
+            )
         memory = max(-float(np.mean(out["cross"])) / float(np.mean(power)), memory_floor)
         log_rho = math.log(rho)
         estimate = mu + log_rho / (2 * memory)
@@ -455,12 +479,22 @@ def dmft_lyapunov(
     drifting = abs(float(np.mean(first) - np.mean(second))) > DRIFT_SIGMAS * drift_se
     status = "drifting" if drifting else "converged"
     if drifting and raise_on_failure:
-        raise SolverError(f"the DMFT Lyapunov iteration of cell '{cell.name}' still drifts over its "
-                          f"last {average} iterations; raise iterations")
-    settings = {"samples": samples, "T": n_T * step, "burn_in": n_burn * step,
-                "dt": dt if continuous else None, "iterations": iterations, "average": average,
-                "damping": damping, "seed": seed, "lags": L,
-                "integrator": "heun" if continuous else "map"}
+        raise SolverError(
+            f"the DMFT Lyapunov iteration of cell '{cell.name}' still drifts over its "
+            f"last {average} iterations; raise iterations"
+        )
+    settings = {
+        "samples": samples,
+        "T": n_T * step,
+        "burn_in": n_burn * step,
+        "dt": dt if continuous else None,
+        "iterations": iterations,
+        "average": average,
+        "damping": damping,
+        "seed": seed,
+        "lags": L,
+        "integrator": "heun" if continuous else "map",
+    }
     return DMFTLyapunovResult(
         cell=cell.name,
         parameters=values,

@@ -32,8 +32,13 @@ from .codegen import CompiledCell, compile_cell
 from .quadrature import ORDER, node_rule, tensor_rule
 from .support import Support, fixed_point_sites, fixed_states, trace_support
 
-__all__ = ["MeanFieldSolution", "MeanFieldResult", "mean_field_map", "solve_mean_field",
-           "continue_mean_field"]
+__all__ = [
+    "MeanFieldSolution",
+    "MeanFieldResult",
+    "mean_field_map",
+    "solve_mean_field",
+    "continue_mean_field",
+]
 
 #: Cheap rule (4 Legendre nodes per panel, relative error <= 2.5e-5) used
 #: only to bracket roots; every root is then refined with the accurate rule.
@@ -77,8 +82,12 @@ class MeanFieldSolution:
         return float(sum(self.order_parameters.values()))
 
     def to_json(self) -> dict:
-        out = {"order_parameters": dict(self.order_parameters), "residual": self.residual,
-               "quadrature_error": self.quadrature_error, "stable": self.stable}
+        out = {
+            "order_parameters": dict(self.order_parameters),
+            "residual": self.residual,
+            "quadrature_error": self.quadrature_error,
+            "stable": self.stable,
+        }
         if self.support is not None:
             out["spectral_radius"] = self.support.spectral_radius
             out["rightmost_real"] = self.support.rightmost_real
@@ -106,8 +115,12 @@ class MeanFieldResult:
     evaluations: int
 
     def to_json(self) -> dict:
-        return {"cell": self.cell, "parameters": self.parameters, "status": self.status,
-                "solutions": [s.to_json() for s in self.solutions]}
+        return {
+            "cell": self.cell,
+            "parameters": self.parameters,
+            "status": self.status,
+            "solutions": [s.to_json() for s in self.solutions],
+        }
 
 
 def _integrals(compiled: CompiledCell, values: dict, q: dict, order: int = ORDER) -> np.ndarray:
@@ -188,8 +201,7 @@ def _roots_1d(phi: _Map, q_max: float, points: int) -> list:
             # with the accurate rule until it really brackets.
             lo, hi = k, k + 1
             fa, fb = accurate(grid[lo]), accurate(grid[hi])
-            while np.sign(fa) == np.sign(fb) and fa != 0 and (lo > 0 or hi < len(grid) - 1) \
-                    and hi - lo < 8:
+            while np.sign(fa) == np.sign(fb) and fa != 0 and (lo > 0 or hi < len(grid) - 1) and hi - lo < 8:
                 if np.sign(fa) == np.sign(g[k + 1]) and lo > 0:
                     lo -= 1
                     fa = accurate(grid[lo])
@@ -202,13 +214,21 @@ def _roots_1d(phi: _Map, q_max: float, points: int) -> list:
                 roots.append(grid[lo])
             elif np.sign(fa) != np.sign(fb):
                 roots.append(optimize.brentq(accurate, grid[lo], grid[hi], xtol=1e-14, rtol=1e-13))
-        elif 0 < k and abs(g[k]) < abs(g[k - 1]) and abs(g[k]) < abs(g[k + 1]) and \
-                abs(g[k]) < 1e-2 * max(grid[k], 1e-12):
+        elif (
+            0 < k
+            and abs(g[k]) < abs(g[k - 1])
+            and abs(g[k]) < abs(g[k + 1])
+            and abs(g[k]) < 1e-2 * max(grid[k], 1e-12)
+        ):
             # A near-touching minimum: a pair of roots may hide inside one cell.
             lo, hi = grid[k - 1], grid[k + 1]
             sign = np.sign(g[k])
-            res = optimize.minimize_scalar(lambda x, s=sign: s * accurate(x), bounds=(lo, hi),
-                                           method="bounded", options={"xatol": 1e-12 * hi})
+            res = optimize.minimize_scalar(
+                lambda x, s=sign: s * accurate(x),
+                bounds=(lo, hi),
+                method="bounded",
+                options={"xatol": 1e-12 * hi},
+            )
             xm = res.x
             f_lo, f_mid, f_hi = accurate(lo), accurate(xm), accurate(hi)
             if np.sign(f_lo) != np.sign(f_mid):
@@ -238,12 +258,14 @@ def _roots_nd(phi: _Map, q_max: float, starts, points: int) -> list:
     coarse = []
     for x0 in candidates:  # search with the cheap rule ...
         sol = optimize.root(lambda x: phi(x, SCAN_ORDER) - x, x0, method="hybr", options={"xtol": 1e-8})
-        if sol.success and np.all(sol.x >= -1e-8) and \
-                not any(np.allclose(sol.x, y, rtol=1e-4, atol=1e-8) for y in coarse):
+        if (
+            sol.success
+            and np.all(sol.x >= -1e-8)
+            and not any(np.allclose(sol.x, y, rtol=1e-4, atol=1e-8) for y in coarse)
+        ):
             coarse.append(sol.x)
     for x0 in coarse:  # ... and polish every distinct root with the accurate one
-        sol = optimize.root(lambda x: phi(x) - x, np.maximum(x0, 0.0), method="hybr",
-                            options={"xtol": 1e-13})
+        sol = optimize.root(lambda x: phi(x) - x, np.maximum(x0, 0.0), method="hybr", options={"xtol": 1e-13})
         # hybr may report "not making good progress" on a root it has already
         # reached to round-off: keep the candidate; the caller's residual
         # test decides.
@@ -308,18 +330,28 @@ def solve_mean_field(
         if stability:
             support = trace_support(fixed_point_sites(compiled, values, q_nodes), cell.time)
         order_parameters = {c.matrix: q_nodes[compiled.nodes[k]] for k, c in enumerate(cell.couplings)}
-        solutions.append(MeanFieldSolution(order_parameters, residual, quad_error,
-                                           None if support is None else support.stable, support,
-                                           node_variances=q_nodes))
+        solutions.append(
+            MeanFieldSolution(
+                order_parameters,
+                residual,
+                quad_error,
+                None if support is None else support.stable,
+                support,
+                node_variances=q_nodes,
+            )
+        )
     if not solutions and raise_on_failure:
-        raise SolverError(f"no mean-field solution found for cell '{cell.name}' with q in [0, {q_max}]; "
-                          "try a larger q_max")
-    return MeanFieldResult(cell.name, values, tuple(solutions), "ok" if solutions else "no solution",
-                           phi.calls)
+        raise SolverError(
+            f"no mean-field solution found for cell '{cell.name}' with q in [0, {q_max}]; try a larger q_max"
+        )
+    return MeanFieldResult(
+        cell.name, values, tuple(solutions), "ok" if solutions else "no solution", phi.calls
+    )
 
 
-def continue_mean_field(cell: Cell, name: str, values, parameters: dict | None = None,
-                        progress=None, **kwargs) -> list:
+def continue_mean_field(
+    cell: Cell, name: str, values, parameters: dict | None = None, progress=None, **kwargs
+) -> list:
     """Solve along a sweep of parameter ``name``, seeding each solve with the
     previous solutions (continuation) as well as a fresh search.
 
@@ -329,8 +361,9 @@ def continue_mean_field(cell: Cell, name: str, values, parameters: dict | None =
     """
     compiled = compile_cell(cell)
     # The coupling whose order parameter stands for each distinct integral.
-    representative = [cell.couplings[compiled.integral_of.index(j)].matrix
-                      for j in range(len(compiled.integrals))]
+    representative = [
+        cell.couplings[compiled.integral_of.index(j)].matrix for j in range(len(compiled.integrals))
+    ]
     results, starts = [], []
     for k, value in enumerate(values):
         params = dict(parameters or {})

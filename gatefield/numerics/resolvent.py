@@ -153,14 +153,16 @@ class PencilSites:
         shapes = {"A": (n, m, m), "B": (n, m, K), "C": (n, K, m), "E": (n, K, K)}
         for name, shape in shapes.items():
             if getattr(self, name).shape != shape:
-                raise SolverError(f"PencilSites.{name} must have shape {shape}, "
-                                  f"got {getattr(self, name).shape}")
+                raise SolverError(
+                    f"PencilSites.{name} must have shape {shape}, got {getattr(self, name).shape}"
+                )
         if n == 0 or not np.isclose(float(np.sum(self.weights)), 1.0, rtol=1e-12, atol=0):
             raise SolverError("PencilSites.weights must be non-empty and sum to 1")
         for name in ("weights", "A", "B", "C", "E"):
             if not np.all(np.isfinite(getattr(self, name))):
-                raise SolverError(f"PencilSites.{name} has non-finite entries; "
-                                  "check the fixed point or the simulated state")
+                raise SolverError(
+                    f"PencilSites.{name} has non-finite entries; check the fixed point or the simulated state"
+                )
 
     @property
     def n(self) -> int:
@@ -186,7 +188,7 @@ def _unpack(coefficients, m: int, K: int, n: int) -> tuple:
     o = 0
     blocks = []
     for rows, cols in ((m, m), (m, K), (K, m), (K, K)):
-        blocks.append(flat[:, o:o + rows * cols].reshape(n, rows, cols).copy())
+        blocks.append(flat[:, o : o + rows * cols].reshape(n, rows, cols).copy())
         o += rows * cols
     return tuple(blocks)
 
@@ -310,7 +312,7 @@ def _node_rule(compiled, values, name, var, points):
         env[name] = x
         env.update(fixed_states(compiled, env))
         coefficients = np.array([np.broadcast_to(c, (len(x),)) for c in compiled.pencil(env)])
-        return np.concatenate([coefficients @ w, (coefficients ** 2) @ w])
+        return np.concatenate([coefficients @ w, (coefficients**2) @ w])
 
     reference = integrate(fine.points, fine.weights)
     scale = np.maximum(np.abs(reference), 1.0)
@@ -338,8 +340,9 @@ def quantile_rule(var: float, points: int) -> tuple:
     return np.sqrt(var) * ndtri((k + 0.5) / points), np.full(points, 1.0 / points)
 
 
-def fixed_point_pencil_sites(compiled: CompiledCell, values: dict, q: dict,
-                             points=None, quantile: dict | None = None) -> PencilSites:
+def fixed_point_pencil_sites(
+    compiled: CompiledCell, values: dict, q: dict, points=None, quantile: dict | None = None
+) -> PencilSites:
     """The site distribution at a mean-field fixed point, with full pencils.
 
     Parameters
@@ -435,8 +438,9 @@ def fixed_point_pencil_sites(compiled: CompiledCell, values: dict, q: dict,
     return PencilSites(total, A, B, C, E, "fixed-point")
 
 
-def plugin_pencil_sites(compiled: CompiledCell, values: dict, states: np.ndarray,
-                        nodes: np.ndarray) -> PencilSites:
+def plugin_pencil_sites(
+    compiled: CompiledCell, values: dict, states: np.ndarray, nodes: np.ndarray
+) -> PencilSites:
     """The **plug-in** site distribution: one site per simulated unit.
 
     Parameters
@@ -450,8 +454,10 @@ def plugin_pencil_sites(compiled: CompiledCell, values: dict, states: np.ndarray
     states = np.asarray(states, dtype=float)
     nodes = np.asarray(nodes, dtype=float)
     if states.ndim != 2 or states.shape[0] != m or nodes.shape != (K, states.shape[1]):
-        raise SolverError(f"plug-in sites need states of shape (m, N) = ({m}, N) and nodes of "
-                          f"shape (K, N) = ({K}, N); got {states.shape} and {nodes.shape}")
+        raise SolverError(
+            f"plug-in sites need states of shape (m, N) = ({m}, N) and nodes of "
+            f"shape (K, N) = ({K}, N); got {states.shape} and {nodes.shape}"
+        )
     N = states.shape[1]
     env = dict(values)
     env.update({name: states[k] for k, name in enumerate(compiled.states)})
@@ -470,8 +476,9 @@ def plugin_pencil_sites(compiled: CompiledCell, values: dict, states: np.ndarray
 
 def _mm(A, B):
     """Matrix product over the two leading axes."""
-    out = np.empty((A.shape[0], B.shape[1]) + np.broadcast_shapes(A.shape[2:], B.shape[2:]),
-                   dtype=np.result_type(A, B))
+    out = np.empty(
+        (A.shape[0], B.shape[1]) + np.broadcast_shapes(A.shape[2:], B.shape[2:]), dtype=np.result_type(A, B)
+    )
     for i in range(A.shape[0]):
         acc = A[i, 0][None] * B[0]
         for j in range(1, A.shape[1]):
@@ -552,8 +559,9 @@ def _resolvents(A, lams):
     if m == 2:
         a, b, c, d = A[0, 0], A[0, 1], A[1, 0], A[1, 1]
         det = (lam - a) * (lam - d) - b * c
-        return np.stack([np.stack([(lam - d) / det, b / det + 0j * lam]),
-                         np.stack([c / det + 0j * lam, (lam - a) / det])])
+        return np.stack(
+            [np.stack([(lam - d) / det, b / det + 0j * lam]), np.stack([c / det + 0j * lam, (lam - a) / det])]
+        )
     shifted = lam[..., None, None] * np.eye(m) - np.moveaxis(A, (0, 1), (-2, -1))
     return np.moveaxis(np.linalg.inv(shifted), (-2, -1), (0, 1))
 
@@ -583,8 +591,23 @@ def _pair_scalars(X) -> np.ndarray:
     x11, x12, x21, x22 = X[0, 0], X[0, 1], X[1, 0], X[1, 1]
     c1, c2 = np.conj(x11) * x12, np.conj(x21) * x22
     e1, e2 = x11 * np.conj(x21), x12 * np.conj(x22)
-    return np.stack([_abs2(x11), _abs2(x12), _abs2(x21), _abs2(x22), c1.real, c1.imag, c2.real, c2.imag,
-                     e1.real, e1.imag, e2.real, e2.imag, _abs2(x11 * x22 - x12 * x21)])
+    return np.stack(
+        [
+            _abs2(x11),
+            _abs2(x12),
+            _abs2(x21),
+            _abs2(x22),
+            c1.real,
+            c1.imag,
+            c2.real,
+            c2.imag,
+            e1.real,
+            e1.imag,
+            e2.real,
+            e2.imag,
+            _abs2(x11 * x22 - x12 * x21),
+        ]
+    )
 
 
 def _pair_evaluate(mean, pair, x) -> tuple:
@@ -625,13 +648,24 @@ def _pair_jacobian(mean, parts) -> np.ndarray:
     v1, v2 = (2.0 * b1) * T11, (2.0 * b2) * T22
     S11, S22, T11, T22 = S11 * S11, S22 * S22, T11 * T11, T22 * T22
     entries = np.empty((14,) + i2.shape)
-    for k, value in enumerate((
-        p11 * S22 + p12 * A2 - u2 * r1, p11 * A1 + p12 * S11 - u1 * r1,  # det^2 |La_1c|^2
-        p21 * S22 + p22 * A2 - u2 * r2, p21 * A1 + p22 * S11 - u1 * r2,  # det^2 |La_2c|^2
-        p11 * T22 + p21 * B2 - v2 * s1, p11 * B1 + p21 * T11 - v1 * s1,  # det^2 |Lb_1c|^2
-        p12 * T22 + p22 * B2 - v2 * s2, p12 * B1 + p22 * T11 - v1 * s2,  # det^2 |Lb_2c|^2
-        Ga11, pq2, Ga22, Gb11, q2, Gb22,
-    )):
+    for k, value in enumerate(
+        (
+            p11 * S22 + p12 * A2 - u2 * r1,
+            p11 * A1 + p12 * S11 - u1 * r1,  # det^2 |La_1c|^2
+            p21 * S22 + p22 * A2 - u2 * r2,
+            p21 * A1 + p22 * S11 - u1 * r2,  # det^2 |La_2c|^2
+            p11 * T22 + p21 * B2 - v2 * s1,
+            p11 * B1 + p21 * T11 - v1 * s1,  # det^2 |Lb_1c|^2
+            p12 * T22 + p22 * B2 - v2 * s2,
+            p12 * B1 + p22 * T11 - v1 * s2,  # det^2 |Lb_2c|^2
+            Ga11,
+            pq2,
+            Ga22,
+            Gb11,
+            q2,
+            Gb22,
+        )
+    ):
         np.multiply(value, value if k in (8, 10, 11, 13) else i2, out=entries[k])
     E = np.moveaxis(mean(entries), -1, 0)  # (P, 14)
     J = np.empty((E.shape[0], 4, 4))
@@ -676,11 +710,18 @@ def _pair_resolvent(mean, prep, parts, derivative=False):
     if not derivative:
         return g
     detQ = (b1 * b2) * D
-    grad = [(S22 * Y[0][0] + a2 * Q11 * Y[1][1] - a2 * cross - h * (Q11 + a2 * detQ)) * idet,
-            (a1 * Q22 * Y[0][0] + S11 * Y[1][1] - a1 * cross - h * (Q22 + a1 * detQ)) * idet]
+    grad = [
+        (S22 * Y[0][0] + a2 * Q11 * Y[1][1] - a2 * cross - h * (Q11 + a2 * detQ)) * idet,
+        (a1 * Q22 * Y[0][0] + S11 * Y[1][1] - a1 * cross - h * (Q22 + a1 * detQ)) * idet,
+    ]
     for pj1, pj2, cj, Yj, other in ((p11, p12, c1, Y1, b2), (p21, p22, c2, Y2, b1)):
-        dN = (aa * pj2 * Y[0][0] + a1 * S22 * Yj[0][0] + aa * pj1 * Y[1][1] + a2 * S11 * Yj[1][1]
-              - aa * (cj * Y[1][0] + Q12 * Yj[1][0] + np.conj(cj) * Y[0][1] + Q21 * Yj[0][1]))
+        dN = (
+            aa * pj2 * Y[0][0]
+            + a1 * S22 * Yj[0][0]
+            + aa * pj1 * Y[1][1]
+            + a2 * S11 * Yj[1][1]
+            - aa * (cj * Y[1][0] + Q12 * Yj[1][0] + np.conj(cj) * Y[0][1] + Q21 * Yj[0][1])
+        )
         grad.append((dN - h * (a1 * pj1 + a2 * pj2 + aa * other * D)) * idet)
     # d / d conj(lam) at fixed x
     cW = np.conj(W)
@@ -694,14 +735,23 @@ def _pair_resolvent(mean, prep, parts, derivative=False):
     dY = [[b1 * cW[0, k] * W[0, l] + b2 * cW[1, k] * W[1, l] for l in range(2)] for k in range(2)]
     abD = aa * (b1 * b2) * dD
     ddet = a1 * dQ11 + a2 * dQ22 + abD
-    dN = (aa * dQ22 * Y[0][0] + a1 * S22 * dY[0][0] + aa * dQ11 * Y[1][1] + a2 * S11 * dY[1][1]
-          - aa * (dQ12 * Y[1][0] + Q12 * dY[1][0] + dQ21 * Y[0][1] + Q21 * dY[0][1]))
+    dN = (
+        aa * dQ22 * Y[0][0]
+        + a1 * S22 * dY[0][0]
+        + aa * dQ11 * Y[1][1]
+        + a2 * S11 * dY[1][1]
+        - aa * (dQ12 * Y[1][0] + Q12 * dY[1][0] + dQ21 * Y[0][1] + Q21 * dY[0][1])
+    )
     dh = (dN - h * ddet) * idet
     aaD, bbD = aa * dD, (b1 * b2) * dD
-    dphi = np.stack([(a1 * dp[0, 0] + a2 * dp[0, 1] + b2 * aaD - Ga11 * ddet) * idet,
-                     (a1 * dp[1, 0] + a2 * dp[1, 1] + b1 * aaD - Ga22 * ddet) * idet,
-                     (b1 * dp[0, 0] + b2 * dp[1, 0] + a2 * bbD - Gb11 * ddet) * idet,
-                     (b1 * dp[0, 1] + b2 * dp[1, 1] + a1 * bbD - Gb22 * ddet) * idet])
+    dphi = np.stack(
+        [
+            (a1 * dp[0, 0] + a2 * dp[0, 1] + b2 * aaD - Ga11 * ddet) * idet,
+            (a1 * dp[1, 0] + a2 * dp[1, 1] + b1 * aaD - Ga22 * ddet) * idet,
+            (b1 * dp[0, 0] + b2 * dp[1, 0] + a2 * bbD - Gb11 * ddet) * idet,
+            (b1 * dp[0, 1] + b2 * dp[1, 1] + a1 * bbD - Gb22 * ddet) * idet,
+        ]
+    )
     return g, {"grad": mean(np.stack(grad)).T, "dphi": mean(dphi).T, "dg": mean(dh), "g": g}
 
 
@@ -757,8 +807,10 @@ class _Problem:
             R = np.full((self.m, self.m, len(lams), 1), np.nan)
         if not np.all(np.isfinite(R)):
             bad = lams[~np.all(np.isfinite(R), axis=(0, 1, 3))]
-            raise SolverError(f"lam = {bad[0]} is an eigenvalue of a site's A (an atom of the spectrum "
-                              "or a point of the site distribution); move it off that value")
+            raise SolverError(
+                f"lam = {bad[0]} is an eigenvalue of a site's A (an atom of the spectrum "
+                "or a point of the site distribution); move it off that value"
+            )
         V_all = _mm(self.C, R)
         X_rows = -(_mm(V_all, self.B) + self.E)
         return {
@@ -817,8 +869,18 @@ class _Problem:
         FaXh = _mm(Fa, Xh)
         Ga = _mm_hermitian(X, FaXh)
         phi = np.concatenate([self.mean(_diag(Ga).real), self.mean(_diag(Gb).real)]).T
-        return phi, {"a": a, "b": b, "X": X, "Xh": Xh, "Q": Q, "Fa": Fa, "FaQ": FaQ, "FaXh": FaXh,
-                     "Ga": Ga, "Gb": Gb}
+        return phi, {
+            "a": a,
+            "b": b,
+            "X": X,
+            "Xh": Xh,
+            "Q": Q,
+            "Fa": Fa,
+            "FaQ": FaQ,
+            "FaXh": FaXh,
+            "Ga": Ga,
+            "Gb": Gb,
+        }
 
     def resolvent_value(self, prep, parts) -> np.ndarray:
         """``g = E tr (lam - A)^(-1) + E tr Z F_a X^H D_b V`` at the points
@@ -875,8 +937,9 @@ class _Problem:
             return _pair_resolvent(self.mean, prep, parts, derivative=True)[1]
         g = self.resolvent_value(prep, parts)
         K = self.K
-        X, Xh, Fa, FaQ, FaXh, Ga, Gb, a, b = (parts[k] for k in
-                                              ("X", "Xh", "Fa", "FaQ", "FaXh", "Ga", "Gb", "a", "b"))
+        X, Xh, Fa, FaQ, FaXh, Ga, Gb, a, b = (
+            parts[k] for k in ("X", "Xh", "Fa", "FaQ", "FaXh", "Ga", "Gb", "a", "b")
+        )
         I = _eye(K)
         Z, V = prep["Z"], prep["V"]
         rows_b = b[:, None, :, None]
@@ -894,8 +957,12 @@ class _Problem:
         dphi_b = self.mean(_diag(_mm(_mm(IGDa, dXh), FbX)))
         core = _mm(_mm(Fa, dXh), rows_b * _mm(IGD, V))
         dg = self.mean(_trace_product(Z, core))
-        return {"grad": np.concatenate([grad_a, grad_b]).T, "dphi": np.concatenate([dphi_a, dphi_b]).T,
-                "dg": dg, "g": g}
+        return {
+            "grad": np.concatenate([grad_a, grad_b]).T,
+            "dphi": np.concatenate([dphi_a, dphi_b]).T,
+            "dg": dg,
+            "g": g,
+        }
 
     def inert_a(self, prep, parts) -> np.ndarray:
         """``a`` of every node (P, K_all): ``E (X F_a X^H)_cc`` with the full
@@ -962,8 +1029,7 @@ def _relative_residual(phi, x):
     return np.max(np.abs(phi - x), axis=1) / np.maximum(np.max(np.abs(x), axis=1), 1e-300)
 
 
-def _newton(problem: _Problem, prep: dict, x0, tol: float, max_iter: int, finish, warm=None,
-            fallback=None):
+def _newton(problem: _Problem, prep: dict, x0, tol: float, max_iter: int, finish, warm=None, fallback=None):
     """Newton's method on ``Phi(x) = x`` at every point at once, the gauge
     fixed by ``sum(a) = sum(b)`` (a bordered least-squares step).
 
@@ -1048,8 +1114,15 @@ class _Solution:
     a_all: np.ndarray | None = None
 
 
-def _solve(problem: _Problem, lams, starts=None, tol: float = TOL, max_iter: int = MAX_ITER,
-           derivative: bool = False, all_nodes: bool = False) -> _Solution:
+def _solve(
+    problem: _Problem,
+    lams,
+    starts=None,
+    tol: float = TOL,
+    max_iter: int = MAX_ITER,
+    derivative: bool = False,
+    all_nodes: bool = False,
+) -> _Solution:
     """Solve at every ``lam`` of a 1-D array, from ``starts`` (rows of x;
     rows with a non-finite entry or a non-positive sum are ignored) or the
     bifurcating branch.
@@ -1141,8 +1214,7 @@ def _solve_rows(problem: _Problem, lams2d, tol, max_iter, derivative=False, prog
     out = []
     previous = None
     for i in range(rows):
-        sol = _solve(problem, lams2d[i], starts=previous, tol=tol, max_iter=max_iter,
-                     derivative=derivative)
+        sol = _solve(problem, lams2d[i], starts=previous, tol=tol, max_iter=max_iter, derivative=derivative)
         previous = np.where(sol.inside[:, None], sol.x, np.nan)
         if derivative and i + 1 < rows:
             step = np.conj(lams2d[i + 1] - lams2d[i])
@@ -1156,9 +1228,11 @@ def _solve_rows(problem: _Problem, lams2d, tol, max_iter, derivative=False, prog
 def _check(converged, residual, what, raise_on_failure):
     if raise_on_failure and not np.all(converged):
         bad = int(np.sum(~converged))
-        raise SolverError(f"the cavity equations did not converge at {bad} of {converged.size} points "
-                          f"{what} (worst residual {np.max(residual[~converged]):.2e}); try a larger "
-                          "max_iter or a looser tol, or move the points off the support's edge")
+        raise SolverError(
+            f"the cavity equations did not converge at {bad} of {converged.size} points "
+            f"{what} (worst residual {np.max(residual[~converged]):.2e}); try a larger "
+            "max_iter or a looser tol, or move the points off the support's edge"
+        )
 
 
 # -- the literal Hermitized equations at eps > 0 ---------------------------------------
@@ -1184,7 +1258,7 @@ def _hermitized_map(sites: PencilSites, lam: complex, eps: float, u, w):
     wt = sites.weights
     w_new = np.einsum("na,n->a", G[:, m + np.arange(K), m + np.arange(K)], wt)
     u_new = np.einsum("nak,nkl,nal,n->a", R, G[:, k:, k:], R, wt)
-    g = -np.einsum("nii,n->", G[:, k:k + m, :m], wt)
+    g = -np.einsum("nii,n->", G[:, k : k + m, :m], wt)
     return u_new, w_new, g
 
 
@@ -1260,9 +1334,15 @@ class ResolventResult:
     route: str
 
 
-def resolvent(sites: PencilSites, lam: complex, eps: float = 0.0, tol: float = TOL,
-              start: ResolventResult | None = None, max_iter: int = MAX_ITER,
-              raise_on_failure: bool = True) -> ResolventResult:
+def resolvent(
+    sites: PencilSites,
+    lam: complex,
+    eps: float = 0.0,
+    tol: float = TOL,
+    start: ResolventResult | None = None,
+    max_iter: int = MAX_ITER,
+    raise_on_failure: bool = True,
+) -> ResolventResult:
     """Solve the Hermitized cavity equations at one point ``lam``.
 
     Parameters
@@ -1337,8 +1417,9 @@ def resolvent(sites: PencilSites, lam: complex, eps: float = 0.0, tol: float = T
         u, w, g, ok, iters, res = _hermitized_solve(sites, lam, float(eps), tol, max_iter, init)
         _check(np.array([ok]), np.array([res]), f"at lam = {lam} (eps = {eps})", raise_on_failure)
         inside = bool(_inside(_Problem(sites), lam))
-        return ResolventResult(g, u, w, "converged" if ok else "max_iter", iters, res, float(eps),
-                               inside, sites.route)
+        return ResolventResult(
+            g, u, w, "converged" if ok else "max_iter", iters, res, float(eps), inside, sites.route
+        )
     problem = _Problem(sites)
     starts = None
     if start is not None and start.inside:
@@ -1352,10 +1433,18 @@ def resolvent(sites: PencilSites, lam: complex, eps: float = 0.0, tol: float = T
     w = np.zeros(K, dtype=complex)
     if sol.inside[0]:
         u = -1j * sol.a_all[0]
-        w[problem.active] = -1j * sol.x[0, problem.K:]
-    return ResolventResult(complex(sol.g[0]), u, w, "converged" if sol.converged[0] else "max_iter",
-                           int(sol.iterations[0]), float(sol.residual[0]), 0.0, bool(sol.inside[0]),
-                           sites.route)
+        w[problem.active] = -1j * sol.x[0, problem.K :]
+    return ResolventResult(
+        complex(sol.g[0]),
+        u,
+        w,
+        "converged" if sol.converged[0] else "max_iter",
+        int(sol.iterations[0]),
+        float(sol.residual[0]),
+        0.0,
+        bool(sol.inside[0]),
+        sites.route,
+    )
 
 
 def _inside(problem: _Problem, lam: complex) -> bool:
@@ -1380,8 +1469,14 @@ def _as_grid(lams):
     return lams
 
 
-def resolvent_grid(sites: PencilSites, lams, tol: float = TOL, max_iter: int = MAX_ITER,
-                   progress=None, raise_on_failure: bool = True) -> tuple:
+def resolvent_grid(
+    sites: PencilSites,
+    lams,
+    tol: float = TOL,
+    max_iter: int = MAX_ITER,
+    progress=None,
+    raise_on_failure: bool = True,
+) -> tuple:
     """``g`` on a grid of points, warm-started along it.
 
     Parameters
@@ -1406,16 +1501,26 @@ def resolvent_grid(sites: PencilSites, lams, tol: float = TOL, max_iter: int = M
     grid = lams.reshape(1, -1) if lams.ndim < 2 else lams.reshape(lams.shape[0], -1)
     problem = _Problem(sites)
     sols = _solve_rows(problem, grid, tol, max_iter, progress=progress)
-    info = {key: np.concatenate([getattr(s, key) for s in sols]).reshape(lams.shape)
-            for key in ("inside", "converged", "iterations", "residual")}
+    info = {
+        key: np.concatenate([getattr(s, key) for s in sols]).reshape(lams.shape)
+        for key in ("inside", "converged", "iterations", "residual")
+    }
     _check(info["converged"], info["residual"], "of the grid", raise_on_failure)
     info["route"] = sites.route
     g = np.concatenate([s.g for s in sols]).reshape(lams.shape)
     return g, info
 
 
-def density(sites: PencilSites, lam, method: str = "implicit", h: float = 1e-4, tol: float = TOL,
-            max_iter: int = MAX_ITER, progress=None, raise_on_failure: bool = True):
+def density(
+    sites: PencilSites,
+    lam,
+    method: str = "implicit",
+    h: float = 1e-4,
+    tol: float = TOL,
+    max_iter: int = MAX_ITER,
+    progress=None,
+    raise_on_failure: bool = True,
+):
     """The eigenvalue density ``rho(lam) = (1/pi) dg / d conj(lam)``.
 
     Parameters
@@ -1479,9 +1584,16 @@ def density(sites: PencilSites, lam, method: str = "implicit", h: float = 1e-4, 
     return float(out) if scalar else out
 
 
-def count_inside(sites: PencilSites, center: complex, radius: float, points: int = 256,
-                 segments: int = 16, tol: float = TOL, max_iter: int = MAX_ITER,
-                 raise_on_failure: bool = True) -> float:
+def count_inside(
+    sites: PencilSites,
+    center: complex,
+    radius: float,
+    points: int = 256,
+    segments: int = 16,
+    tol: float = TOL,
+    max_iter: int = MAX_ITER,
+    raise_on_failure: bool = True,
+) -> float:
     """Fraction of the eigenvalues inside the circle ``|lam - center| < radius``.
 
     Parameters
@@ -1528,11 +1640,13 @@ def count_inside(sites: PencilSites, center: complex, radius: float, points: int
     return float(np.mean(g * (z - complex(center))).real) / sites.m
 
 
-def count_annulus(sites: PencilSites, center: complex, r_in: float, r_out: float, points: int = 256,
-                  **kwargs) -> float:
+def count_annulus(
+    sites: PencilSites, center: complex, r_in: float, r_out: float, points: int = 256, **kwargs
+) -> float:
     """Fraction of the eigenvalues with ``r_in < |lam - center| < r_out``:
     the difference of two :func:`count_inside`."""
     if not 0 < r_in < r_out:
         raise SolverError(f"an annulus needs 0 < r_in < r_out, got r_in={r_in}, r_out={r_out}")
-    return (count_inside(sites, center, r_out, points, **kwargs)
-            - count_inside(sites, center, r_in, points, **kwargs))
+    return count_inside(sites, center, r_out, points, **kwargs) - count_inside(
+        sites, center, r_in, points, **kwargs
+    )

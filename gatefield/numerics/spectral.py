@@ -98,8 +98,12 @@ class Atom:
     source: str
 
     def to_dict(self) -> dict:
-        return {"re": self.location.real, "im": self.location.imag, "weight": self.weight,
-                "source": self.source}
+        return {
+            "re": self.location.real,
+            "im": self.location.imag,
+            "weight": self.weight,
+            "source": self.source,
+        }
 
 
 def _merge(locations, weights, source) -> tuple:
@@ -110,8 +114,9 @@ def _merge(locations, weights, source) -> tuple:
             atoms[-1][1] += w
         else:
             atoms.append([lam, w])
-    return tuple(sorted((Atom(complex(lam), float(w), source) for lam, w in atoms if w > 0),
-                        key=lambda a: -a.weight))
+    return tuple(
+        sorted((Atom(complex(lam), float(w), source) for lam, w in atoms if w > 0), key=lambda a: -a.weight)
+    )
 
 
 def site_atoms(sites: PencilSites) -> tuple:
@@ -176,8 +181,10 @@ def step_gate_atoms(cell, values: dict, node_variances: dict) -> tuple:
     shut = {}
     for gate in found:
         if gate.node is None:
-            raise SolverError(f"gate {gate.name} = {gate.expression} is not sigmoid(slope * node + offset), "
-                              "so its large-gain limit is not defined here")
+            raise SolverError(
+                f"gate {gate.name} = {gate.expression} is not sigmoid(slope * node + offset), "
+                "so its large-gain limit is not defined here"
+            )
         slope = float(_substitute(gate.slope, values))
         offset = float(_substitute(gate.offset, values))
         q = float(node_variances[gate.node.name])
@@ -216,8 +223,14 @@ SLOW_OTHER_POINTS = 8
 SLOW_MAX_SITES = 1 << 15
 
 
-def slow_mode_sites(cell, compiled, values: dict, node_variances: dict,
-                    quantile: int = SLOW_QUANTILE_POINTS, others: int = SLOW_OTHER_POINTS) -> PencilSites:
+def slow_mode_sites(
+    cell,
+    compiled,
+    values: dict,
+    node_variances: dict,
+    quantile: int = SLOW_QUANTILE_POINTS,
+    others: int = SLOW_OTHER_POINTS,
+) -> PencilSites:
     """Fixed-point sites that resolve the slow point's whisker.
 
     Near a gate's slow point the spectrum is a real whisker of the units'
@@ -237,8 +250,9 @@ def slow_mode_sites(cell, compiled, values: dict, node_variances: dict,
     budget = SLOW_MAX_SITES / others ** (len(compiled.nodes) - len(moving))
     per_node = max(others, min(quantile, int(budget ** (1.0 / max(len(moving), 1)))))
     points = {name: others for name in compiled.nodes if name not in moving}
-    return fixed_point_pencil_sites(compiled, values, node_variances, points=points,
-                                    quantile={name: per_node for name in moving})
+    return fixed_point_pencil_sites(
+        compiled, values, node_variances, points=points, quantile={name: per_node for name in moving}
+    )
 
 
 def slow_mode_fraction(sites: PencilSites, time: str, deltas, points: int = 256) -> np.ndarray:
@@ -373,8 +387,9 @@ class Marginals:
     atoms: tuple
 
 
-def marginals(sites: PencilSites, center: complex, r_max: float, radii: int = 48, angles: int = 96,
-              progress=None) -> Marginals:
+def marginals(
+    sites: PencilSites, center: complex, r_max: float, radii: int = 48, angles: int = 96, progress=None
+) -> Marginals:
     """Radial and angular marginals of the density on a polar grid.
 
     ``radii`` Gauss-Legendre nodes on ``(0, r_max)`` (two panels) times

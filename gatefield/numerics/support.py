@@ -205,7 +205,7 @@ def _dense_moments(compiled, values, rules, outer, outer_points, inner):
         env.update(fixed_states(compiled, env))
         shape = (stop - start, n_in)
         coeffs = compiled.support(env)
-        t = np.stack([np.broadcast_to(c, shape) for c in coeffs[m + 1:]]).reshape(K * K, m + 1, *shape)
+        t = np.stack([np.broadcast_to(c, shape) for c in coeffs[m + 1 :]]).reshape(K * K, m + 1, *shape)
         moments[start:stop] = np.einsum("gpci,gqci,i->cgpq", t, t, inner_w)
     return moments
 
@@ -227,7 +227,7 @@ def plugin_sites(compiled: CompiledCell, values: dict, states: np.ndarray, nodes
     env.update({n: nodes[k] for k, n in enumerate(compiled.nodes)})
     coeffs = [np.broadcast_to(c, (N,)) for c in compiled.support(env)]
     d = np.stack(coeffs[: m + 1], axis=1)
-    t = np.stack(coeffs[m + 1:]).reshape(K * K, m + 1, N)
+    t = np.stack(coeffs[m + 1 :]).reshape(K * K, m + 1, N)
     moments = np.einsum("gpi,gqi->igpq", t, t)
     return SiteTable(np.full(N, 1.0 / N), d, moments, K, m, "plug-in")
 
@@ -255,10 +255,10 @@ def support_values(sites: SiteTable, lam, bulk: bool = False) -> np.ndarray:
     out = np.empty((flat.size, K * K))
     chunk = max(1, _BLOCK // max(n, 1))
     for start in range(0, flat.size, chunk):
-        z = flat[start:start + chunk]
+        z = flat[start : start + chunk]
         powers = z[:, None] ** np.arange(m + 1)
         D = powers @ sites.d.T
-        W = sites.weights / np.maximum(D.real ** 2 + D.imag ** 2, _TINY)
+        W = sites.weights / np.maximum(D.real**2 + D.imag**2, _TINY)
         pp = powers[:, :, None] * np.conj(powers)[:, None, :]
         mom = (W @ moments).reshape(len(z), K * K, m + 1, m + 1)
         if drop:
@@ -269,7 +269,7 @@ def support_values(sites: SiteTable, lam, bulk: bool = False) -> np.ndarray:
             # top site is one of many and keeping it keeps the edge exact.
             speck = score[rows, top] > SPECK_SHARE * score.sum(axis=1)
             mom = mom - (speck * W[rows, top])[:, None, None, None] * sites.moments[top]
-        out[start:start + chunk] = np.einsum("lgpq,lpq->lg", mom, pp).real
+        out[start : start + chunk] = np.einsum("lgpq,lpq->lg", mom, pp).real
     return out.reshape(lam.shape + (K, K))
 
 
@@ -361,8 +361,11 @@ class Support:
             "spectral_radius": self.spectral_radius,
             "rightmost_real": self.rightmost_real,
             "stable": self.stable,
-            "unit_eigenvalues": {"quantile": UNIT_QUANTILE, "max_abs": self.unit_radius,
-                                 "max_real": self.unit_rightmost},
+            "unit_eigenvalues": {
+                "quantile": UNIT_QUANTILE,
+                "max_abs": self.unit_radius,
+                "max_real": self.unit_rightmost,
+            },
             "boundary": points(self.boundary),
             "boundary_components": [points(c) for c in self.components],
         }
@@ -379,7 +382,7 @@ def unit_eigenvalues(sites: SiteTable) -> np.ndarray:
     """Eigenvalues of each site's ``A`` (the roots of ``D``): (n, m) array."""
     n, m = len(sites.weights), sites.m
     companion = np.zeros((n, m, m))
-    companion[:, 0, :] = -sites.d[:, m - 1::-1]  # monic D: lam^m + d_{m-1} lam^{m-1} + ...
+    companion[:, 0, :] = -sites.d[:, m - 1 :: -1]  # monic D: lam^m + d_{m-1} lam^{m-1} + ...
     companion[:, 1:, :-1] += np.eye(m - 1)
     return np.linalg.eigvals(companion)
 
@@ -403,8 +406,9 @@ def _outermost(sites, origins, direction, reach, samples):
     return np.where(hit, lo, np.nan)
 
 
-def trace_support(sites: SiteTable, time: str, angles: int = 256, radial: int = 128,
-                  grid: int = 201) -> Support:
+def trace_support(
+    sites: SiteTable, time: str, angles: int = 256, radial: int = 128, grid: int = 201
+) -> Support:
     """Locate the support ``rho(M(lam)) >= 1``: its radius, rightmost point and boundary.
 
     Notes
@@ -431,8 +435,9 @@ def trace_support(sites: SiteTable, time: str, angles: int = 256, radial: int = 
     else:
         radius = float(np.nanmax(radial_hits))
         heights = np.linspace(0.0, radius, angles)
-        line_hits = _outermost(sites, -radius - 1e-9 + 1j * heights, np.ones(angles, complex),
-                               2 * radius + 2e-9, radial)
+        line_hits = _outermost(
+            sites, -radius - 1e-9 + 1j * heights, np.ones(angles, complex), 2 * radius + 2e-9, radial
+        )
         rightmost = float(np.nanmax(-radius - 1e-9 + line_hits))
         components = _contours(sites, 1.03 * radius + 1e-12, grid)
     boundary = max(components, key=len) if components else np.zeros(0, complex)
@@ -444,8 +449,9 @@ def trace_support(sites: SiteTable, time: str, angles: int = 256, radial: int = 
         stable = max(radius, unit_radius) < 1.0
     else:
         stable = max(rightmost, unit_rightmost) < 0.0
-    return Support(boundary, components, radius, rightmost, unit_radius, unit_rightmost, bool(stable),
-                   time, sites.route)
+    return Support(
+        boundary, components, radius, rightmost, unit_radius, unit_rightmost, bool(stable), time, sites.route
+    )
 
 
 def _contours(sites, extent, grid):

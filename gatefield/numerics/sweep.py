@@ -84,8 +84,16 @@ def _pick(result, choice):
     return result.solutions[-1]
 
 
-def sweep(cell: Cell, vary: dict, quantities=("spectral_radius",), parameters: dict | None = None,
-          choice: str = "auto", progress=None, q_max: float = 50.0, delta: float = 0.05) -> Sweep:
+def sweep(
+    cell: Cell,
+    vary: dict,
+    quantities=("spectral_radius",),
+    parameters: dict | None = None,
+    choice: str = "auto",
+    progress=None,
+    q_max: float = 50.0,
+    delta: float = 0.05,
+) -> Sweep:
     """Sweep ``quantities`` over a grid of one or two parameters.
 
     Parameters
@@ -115,8 +123,9 @@ def sweep(cell: Cell, vary: dict, quantities=("spectral_radius",), parameters: d
     base = dict(parameters or {})
     cell.resolve({**base, **{n: float(a[0]) for n, a in zip(names, axes)}})  # names checked here
     compiled = compile_cell(cell)
-    representative = [cell.couplings[compiled.integral_of.index(j)].matrix
-                      for j in range(len(compiled.integrals))]
+    representative = [
+        cell.couplings[compiled.integral_of.index(j)].matrix for j in range(len(compiled.integrals))
+    ]
     shape = tuple(len(a) for a in axes)
     out = {q: np.full(shape, np.nan) for q in quantities}
     total, done = int(np.prod(shape)), 0

@@ -17,8 +17,24 @@ from .latex import cell_latex, compile_latex, latex_document
 from .spec import Cell, CellBuilder, Coupling
 
 __all__ = [
-    "Cell", "CellBuilder", "Coupling", "FUNCTIONS", "sigmoid", "softplus", "relu",
-    "FixedPoint", "MeanFieldEquations", "Pencil", "SupportMatrix", "LAM",
-    "fixed_point", "mean_field_equations", "jacobian_pencil", "support_matrix",
-    "order_parameter", "cell_latex", "latex_document", "compile_latex",
+    "Cell",
+    "CellBuilder",
+    "Coupling",
+    "FUNCTIONS",
+    "sigmoid",
+    "softplus",
+    "relu",
+    "FixedPoint",
+    "MeanFieldEquations",
+    "Pencil",
+    "SupportMatrix",
+    "LAM",
+    "fixed_point",
+    "mean_field_equations",
+    "jacobian_pencil",
+    "support_matrix",
+    "order_parameter",
+    "cell_latex",
+    "latex_document",
+    "compile_latex",
 ]

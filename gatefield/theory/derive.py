@@ -279,8 +279,10 @@ def support_matrix(cell: Cell) -> SupportMatrix:
     adj = shifted.adjugate(method="berkowitz")
     D = _lam_coefficients(det, m)
     T = tuple(
-        tuple(_lam_coefficients((pen.C[a, :] * adj * pen.B[:, b])[0, 0] + pen.E[a, b] * det, m)
-              for b in range(K))
+        tuple(
+            _lam_coefficients((pen.C[a, :] * adj * pen.B[:, b])[0, 0] + pen.E[a, b] * det, m)
+            for b in range(K)
+        )
         for a in range(K)
     )
     entry = sympy.Matrix(K, K, lambda a, b: (pen.C[a, :] * adj * pen.B[:, b])[0, 0] / det + pen.E[a, b])

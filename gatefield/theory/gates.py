@@ -125,8 +125,9 @@ def _frozen_states(cell: Cell, updates: list) -> list:
     # Substituting 0 or 1 for a gate cancels the terms it multiplies
     # automatically (0 * x -> 0), so a node that is still present almost
     # always matters; its derivative decides.
-    frozen = [s for s, F in zip(cell.states, updates)
-              if all(sympy.diff(F, n) == 0 for n in cell.nodes if F.has(n))]
+    frozen = [
+        s for s, F in zip(cell.states, updates) if all(sympy.diff(F, n) == 0 for n in cell.nodes if F.has(n))
+    ]
     changed = True
     while changed:
         changed = False
@@ -153,9 +154,13 @@ def frozen_blocks(cell: Cell) -> tuple:
     if len(found) <= MAX_EXHAUSTIVE:
         choices = itertools.product((None, 0, 1), repeat=len(found))
     else:
-        choices = (c for r in (1, 2) for idx in itertools.combinations(range(len(found)), r)
-                   for vals in itertools.product((0, 1), repeat=r)
-                   for c in [tuple(vals[idx.index(k)] if k in idx else None for k in range(len(found)))])
+        choices = (
+            c
+            for r in (1, 2)
+            for idx in itertools.combinations(range(len(found)), r)
+            for vals in itertools.product((0, 1), repeat=r)
+            for c in [tuple(vals[idx.index(k)] if k in idx else None for k in range(len(found)))]
+        )
     blocks = []
     for choice in sorted(choices, key=lambda c: sum(v is not None for v in c)):
         if all(v is None for v in choice):
@@ -166,8 +171,10 @@ def frozen_blocks(cell: Cell) -> tuple:
         frozen = _frozen_states(cell, updates)
         if not frozen:
             continue
-        if any(set(b.positions.items()) <= set(positions.items()) and set(frozen) <= set(b.states)
-               for b in blocks):
+        if any(
+            set(b.positions.items()) <= set(positions.items()) and set(frozen) <= set(b.states)
+            for b in blocks
+        ):
             continue
         index = [cell.states.index(s) for s in frozen]
         jac = sympy.Matrix([[sympy.diff(updates[i], cell.states[j]) for j in index] for i in index])
@@ -197,13 +204,15 @@ def binary_states(cell: Cell) -> tuple:
     """
     found = gates(cell)
     if len(found) > MAX_BINARY:
-        raise ValueError(f"the cell has {len(found)} gates; binary positions are enumerated for at most "
-                         f"{MAX_BINARY}")
+        raise ValueError(
+            f"the cell has {len(found)} gates; binary positions are enumerated for at most {MAX_BINARY}"
+        )
     out = []
     for choice in itertools.product((0, 1), repeat=len(found)):
         positions = {g.name: v for g, v in zip(found, choice)}
-        updates = [F.xreplace({g.expression: sympy.Integer(v) for g, v in zip(found, choice)})
-                   for F in cell.updates]
+        updates = [
+            F.xreplace({g.expression: sympy.Integer(v) for g, v in zip(found, choice)}) for F in cell.updates
+        ]
         frozen = _frozen_states(cell, updates)
         eigenvalues = []
         if frozen:

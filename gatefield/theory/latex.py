@@ -96,7 +96,6 @@ _FIT = (
 )
 
 
-
 def _as_expr(value) -> sympy.Basic:
     """SymPy objects pass through and Python numbers become SymPy numbers;
     text is refused (nothing here ever parses a string)."""
@@ -107,6 +106,7 @@ def _as_expr(value) -> sympy.Basic:
     if isinstance(value, float):
         return sympy.Float(value)
     raise TypeError(f"expected a SymPy expression, got {type(value).__name__}")
+
 
 def escape_text(text: str) -> str:
     """Escape ``text`` for LaTeX text mode.
@@ -585,16 +585,24 @@ def _section_dmft(cell: Cell, p: _Printer) -> str:
         if not (arg.is_Atom or isinstance(arg, sympy.Function)):
             v = r"\left(" + v + r"\right)"
         eta = p(c.node)
-        lines.append((f"C_{{{p.symbol(c.matrix)}}}(t, t')",
-                      rf"\mathbb{{E}}\left[{eta}(t)\, {eta}(t')\right] = "
-                      rf"\mathbb{{E}}\left[{v}(t)\, {v}(t')\right]"))
+        lines.append(
+            (
+                f"C_{{{p.symbol(c.matrix)}}}(t, t')",
+                rf"\mathbb{{E}}\left[{eta}(t)\, {eta}(t')\right] = "
+                rf"\mathbb{{E}}\left[{v}(t)\, {v}(t')\right]",
+            )
+        )
     out.append(_align(lines))
     if cell.time == "discrete":
-        out.append(r"\noindent and the unit follows its own update, "
-                   r"$s(t+1) = F\bigl(s(t), \eta(t)\bigr)$, with $F$ as in section 1. ")
+        out.append(
+            r"\noindent and the unit follows its own update, "
+            r"$s(t+1) = F\bigl(s(t), \eta(t)\bigr)$, with $F$ as in section 1. "
+        )
     else:
-        out.append(r"\noindent and the unit follows its own equation, "
-                   r"$\frac{d s}{d t} = F\bigl(s(t), \eta(t)\bigr)$, with $F$ as in section 1. ")
+        out.append(
+            r"\noindent and the unit follows its own equation, "
+            r"$\frac{d s}{d t} = F\bigl(s(t), \eta(t)\bigr)$, with $F$ as in section 1. "
+        )
     out.append(
         "The expectations are over the single-unit process itself, so the equations close on "
         "$C_a$; a stationary solution has $C_a(t, t') = C_a(t - t')$. A static solution "

@@ -29,8 +29,23 @@ TIMES = ("discrete", "continuous")
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # Names the package itself uses: the spectral variable, order parameters,
 # and names that generated numpy code relies on.
-_RESERVED = {"lam", "N", "numpy", "np", "scipy", "math", "builtins", "I", "E", "pi",
-             "oo", "nan", "inf", "S", "Heaviside"}
+_RESERVED = {
+    "lam",
+    "N",
+    "numpy",
+    "np",
+    "scipy",
+    "math",
+    "builtins",
+    "I",
+    "E",
+    "pi",
+    "oo",
+    "nan",
+    "inf",
+    "S",
+    "Heaviside",
+}
 
 
 def node_name(coupling: str) -> str:
@@ -153,9 +168,7 @@ class Cell:
         for key, value in (overrides or {}).items():
             if key not in values:
                 known = ", ".join(values) or "none"
-                raise SpecError(
-                    f"cell '{self.name}' has no parameter '{key}'; its parameters are: {known}"
-                )
+                raise SpecError(f"cell '{self.name}' has no parameter '{key}'; its parameters are: {known}")
             values[key] = finite_number(value, f"parameter '{key}'")
         return values
 
@@ -163,13 +176,23 @@ class Cell:
         """A copy of the cell whose defaults are replaced by ``values``."""
         resolved = self.resolve(values)
         params = tuple((p, resolved[str(p)]) for p, _ in self.parameters)
-        return Cell(self.name, self.time, self.states, params, self.couplings,
-                    self.definitions, self.updates, self.description)
+        return Cell(
+            self.name,
+            self.time,
+            self.states,
+            params,
+            self.couplings,
+            self.definitions,
+            self.updates,
+            self.description,
+        )
 
     def __repr__(self) -> str:
-        return (f"Cell(name={self.name!r}, time={self.time!r}, "
-                f"states={[str(s) for s in self.states]}, "
-                f"couplings={[c.matrix for c in self.couplings]})")
+        return (
+            f"Cell(name={self.name!r}, time={self.time!r}, "
+            f"states={[str(s) for s in self.states]}, "
+            f"couplings={[c.matrix for c in self.couplings]})"
+        )
 
 
 class CellBuilder:
@@ -206,22 +229,25 @@ class CellBuilder:
         self._states: list = []
         self._params: list = []
         self._couplings: list = []
-        self._definitions: list = []   # (symbol, expression as written)
-        self._expanded: dict = {}      # definition symbol -> expression in states/params/nodes
+        self._definitions: list = []  # (symbol, expression as written)
+        self._expanded: dict = {}  # definition symbol -> expression in states/params/nodes
         self._updates: dict = {}
-        self._names: dict = {}         # name -> kind
+        self._names: dict = {}  # name -> kind
 
     # -- declarations -------------------------------------------------------
 
     def _claim(self, name: str, kind: str, where: str) -> None:
         if not isinstance(name, str) or not _IDENTIFIER.match(name):
-            raise SpecError(f"{where}: {name!r} is not a valid name; use letters, digits and _ , "
-                            "starting with a letter")
+            raise SpecError(
+                f"{where}: {name!r} is not a valid name; use letters, digits and _ , starting with a letter"
+            )
         if keyword.iskeyword(name) or name in _RESERVED or name in FUNCTIONS:
             raise SpecError(f"{where}: the name '{name}' is reserved; choose another name")
         if name in self._names:
-            raise SpecError(f"{where}: '{name}' is already declared as a {self._names[name]}; "
-                            "each name may be declared once")
+            raise SpecError(
+                f"{where}: '{name}' is already declared as a {self._names[name]}; "
+                "each name may be declared once"
+            )
         self._names[name] = kind
 
     def state(self, name: str) -> sympy.Symbol:
@@ -246,8 +272,10 @@ class CellBuilder:
         """
         where = where or f"coupling '{matrix}'"
         if matrix in self._names and self._names[matrix] == "coupling":
-            raise SpecError(f"{where}: the coupling matrix '{matrix}' is used twice; each matrix may "
-                            "appear in one product only, so give the second use its own name")
+            raise SpecError(
+                f"{where}: the coupling matrix '{matrix}' is used twice; each matrix may "
+                "appear in one product only, so give the second use its own name"
+            )
         self._claim(matrix, "coupling", where)
         node = node_name(matrix)
         self._claim(node, "node", where)
@@ -291,15 +319,18 @@ class CellBuilder:
         for sym in expression.free_symbols:
             kind = self._names.get(sym.name)
             if kind is None:
-                raise SpecError(f"{where}: '{sym.name}' is not defined above this line; declare it "
-                                "or define it before it is used")
+                raise SpecError(
+                    f"{where}: '{sym.name}' is not defined above this line; declare it "
+                    "or define it before it is used"
+                )
             if kind == "coupling":
-                raise SpecError(f"{where}: the coupling '{sym.name}' may only appear as "
-                                f"'{sym.name} @ (...)'")
+                raise SpecError(f"{where}: the coupling '{sym.name}' may only appear as '{sym.name} @ (...)'")
         for fn in expression.atoms(sympy.Function):
             if type(fn) not in FUNCTIONS.values() and not isinstance(fn, sympy.Heaviside):
-                raise SpecError(f"{where}: function '{type(fn).__name__}' is not supported; use one "
-                                f"of {', '.join(FUNCTIONS)}")
+                raise SpecError(
+                    f"{where}: function '{type(fn).__name__}' is not supported; use one "
+                    f"of {', '.join(FUNCTIONS)}"
+                )
         # Make every symbol real so derivatives of abs/sqrt stay real.
         return expression.xreplace({s: real_symbol(s.name) for s in expression.free_symbols})
 

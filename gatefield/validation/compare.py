@@ -38,8 +38,15 @@ from ..numerics.support import Support, fixed_point_sites, inside_support, plugi
 from ..theory.spec import Cell
 from . import simulate
 
-__all__ = ["Check", "SpectrumComparison", "ValidationReport", "fixed_point_spectrum", "plugin_spectrum",
-           "validate", "ROUTES"]
+__all__ = [
+    "Check",
+    "SpectrumComparison",
+    "ValidationReport",
+    "fixed_point_spectrum",
+    "plugin_spectrum",
+    "validate",
+    "ROUTES",
+]
 
 ROUTES = ("fixed-point", "plug-in")
 #: Absolute floor of the q tolerance: the relaxation and Newton tolerance
@@ -66,8 +73,14 @@ class Check:
     note: str = ""
 
     def to_json(self) -> dict:
-        return {"quantity": self.quantity, "theory": self.theory, "simulation": self.simulation,
-                "tolerance": self.tolerance, "pass": self.passed, "note": self.note}
+        return {
+            "quantity": self.quantity,
+            "theory": self.theory,
+            "simulation": self.simulation,
+            "tolerance": self.tolerance,
+            "pass": self.passed,
+            "note": self.note,
+        }
 
 
 @dataclass(frozen=True)
@@ -99,8 +112,9 @@ def _eigenvalues(net, state) -> np.ndarray:
     return np.linalg.eigvals(simulate.jacobian(net, state))
 
 
-def fixed_point_spectrum(cell: Cell, parameters: dict | None = None, solution: int = -1,
-                         result: MeanFieldResult | None = None) -> tuple:
+def fixed_point_spectrum(
+    cell: Cell, parameters: dict | None = None, solution: int = -1, result: MeanFieldResult | None = None
+) -> tuple:
     """The predicted support at a mean-field fixed point.
 
     Returns
@@ -111,8 +125,10 @@ def fixed_point_spectrum(cell: Cell, parameters: dict | None = None, solution: i
     result = result or solve_mean_field(cell, parameters)
     n = len(result.solutions)
     if not -n <= solution < n:
-        raise GatefieldError(f"solution index {solution} is out of range: the mean-field solve found {n} "
-                             f"solution(s), so use 0..{n - 1}")
+        raise GatefieldError(
+            f"solution index {solution} is out of range: the mean-field solve found {n} "
+            f"solution(s), so use 0..{n - 1}"
+        )
     index = solution % n
     chosen = result.solutions[index]
     sites = fixed_point_sites(compile_cell(cell), result.parameters, chosen.node_variances)
@@ -120,8 +136,14 @@ def fixed_point_spectrum(cell: Cell, parameters: dict | None = None, solution: i
     return result, index, support, sites
 
 
-def plugin_spectrum(cell: Cell, parameters: dict | None = None, N: int = 1000, seed: int = 0,
-                    burn_in: float | None = None, eigenvalues: bool = True) -> SpectrumComparison:
+def plugin_spectrum(
+    cell: Cell,
+    parameters: dict | None = None,
+    N: int = 1000,
+    seed: int = 0,
+    burn_in: float | None = None,
+    eigenvalues: bool = True,
+) -> SpectrumComparison:
     """The **plug-in** route: simulate, take one snapshot of the units, and
     predict the support from their empirical distribution.
 
@@ -181,19 +203,33 @@ def _spectrum_checks(spectra, N, label) -> list:
     checks = []
     outside = [s.outside_fraction for s in spectra]
     tol = outside_tolerance(N)
-    checks.append(Check(f"fraction of eigenvalues outside the support ({label})", 0.0,
-                        float(np.mean(outside)), tol, bool(max(outside) <= tol),
-                        "mean over seeds; pass requires every seed within tolerance"))
+    checks.append(
+        Check(
+            f"fraction of eigenvalues outside the support ({label})",
+            0.0,
+            float(np.mean(outside)),
+            tol,
+            bool(max(outside) <= tol),
+            "mean over seeds; pass requires every seed within tolerance",
+        )
+    )
     radius = spectra[0].support.spectral_radius
     tol = 2 * radius * math.sqrt(math.log(N) / N)
     measured = float(np.mean([s.max_abs for s in spectra]))
-    checks.append(Check(f"spectral radius ({label})", radius, measured, tol,
-                        bool(abs(measured - radius) <= tol)))
+    checks.append(
+        Check(f"spectral radius ({label})", radius, measured, tol, bool(abs(measured - radius) <= tol))
+    )
     return checks
 
 
-def validate(cell: Cell, parameters: dict | None = None, N: int = 1000, seeds: int = 3,
-             eigen_seeds: int | None = None, progress=None) -> ValidationReport:
+def validate(
+    cell: Cell,
+    parameters: dict | None = None,
+    N: int = 1000,
+    seeds: int = 3,
+    eigen_seeds: int | None = None,
+    progress=None,
+) -> ValidationReport:
     """Check every prediction for ``cell`` against simulations over ``seeds``
     coupling draws.
 
@@ -230,11 +266,14 @@ def validate(cell: Cell, parameters: dict | None = None, N: int = 1000, seeds: i
             sim_q.append(_population_q(net, fp.state))
             if len(spectra) < eigen_seeds:
                 eig = _eigenvalues(net, fp.state)
-                spectra.append(SpectrumComparison("fixed-point", support, eig,
-                                                  float(np.mean(~inside_support(sites, eig))),
-                                                  sim_q[-1]))
-        checks.append(Check("stable: seeds relaxed to a fixed point", 1.0, converged / seeds, 0.0,
-                            converged == seeds))
+                spectra.append(
+                    SpectrumComparison(
+                        "fixed-point", support, eig, float(np.mean(~inside_support(sites, eig))), sim_q[-1]
+                    )
+                )
+        checks.append(
+            Check("stable: seeds relaxed to a fixed point", 1.0, converged / seeds, 0.0, converged == seeds)
+        )
         for name, q in chosen.order_parameters.items():
             if not sim_q:
                 break
@@ -257,5 +296,6 @@ def validate(cell: Cell, parameters: dict | None = None, N: int = 1000, seeds: i
             tick(seed + 1, eigen_seeds)
         checks += _spectrum_checks(spectra, N, "plug-in")
         regime, route = "time-dependent (no stable mean-field fixed point)", "plug-in"
-    return ValidationReport(cell.name, values, N, seeds, regime, route, tuple(checks), solutions,
-                            tuple(spectra))
+    return ValidationReport(
+        cell.name, values, N, seeds, regime, route, tuple(checks), solutions, tuple(spectra)
+    )

@@ -40,8 +40,14 @@ from ..theory.spec import Cell
 from . import simulate
 from .compare import Check
 
-__all__ = ["SimulatedDynamics", "DynamicsReport", "simulate_dynamics", "validate_dynamics",
-           "MOMENT_RTOL", "plot_dynamics"]
+__all__ = [
+    "SimulatedDynamics",
+    "DynamicsReport",
+    "simulate_dynamics",
+    "validate_dynamics",
+    "MOMENT_RTOL",
+    "plot_dynamics",
+]
 
 #: Relative agreement asked of one-time moments and correlation functions.
 MOMENT_RTOL = 0.02
@@ -79,11 +85,18 @@ class SimulatedDynamics:
     lyapunov_error: float | None
 
     def to_json(self) -> dict:
-        return {"cell": self.cell, "parameters": self.parameters, "N": self.N, "seeds": self.seeds,
-                "moments": self.moments, "moment_errors": self.moment_errors,
-                "lyapunov": self.lyapunov, "lyapunov_error": self.lyapunov_error,
-                "tau": self.tau.tolist(),
-                "correlations": {k: v.tolist() for k, v in self.correlations.items()}}
+        return {
+            "cell": self.cell,
+            "parameters": self.parameters,
+            "N": self.N,
+            "seeds": self.seeds,
+            "moments": self.moments,
+            "moment_errors": self.moment_errors,
+            "lyapunov": self.lyapunov,
+            "lyapunov_error": self.lyapunov_error,
+            "tau": self.tau.tolist(),
+            "correlations": {k: v.tolist() for k, v in self.correlations.items()},
+        }
 
 
 def _mean_error(values) -> tuple:
@@ -92,9 +105,19 @@ def _mean_error(values) -> tuple:
     return a.mean(axis=0), err
 
 
-def simulate_dynamics(cell: Cell, parameters: dict | None = None, N: int = 1000, seeds: int = 3, *,
-                      T=None, burn_in=None, max_lag=None, dt: float = 0.1, lyapunov_steps: int = 0,
-                      progress=None) -> SimulatedDynamics:
+def simulate_dynamics(
+    cell: Cell,
+    parameters: dict | None = None,
+    N: int = 1000,
+    seeds: int = 3,
+    *,
+    T=None,
+    burn_in=None,
+    max_lag=None,
+    dt: float = 0.1,
+    lyapunov_steps: int = 0,
+    progress=None,
+) -> SimulatedDynamics:
     """Simulate ``seeds`` networks of N units in their steady state.
 
     Parameters
@@ -129,8 +152,11 @@ def simulate_dynamics(cell: Cell, parameters: dict | None = None, N: int = 1000,
     per_seed_C, per_seed_m, exponents = [], [], []
     for seed in range(seeds):
         net = simulate.make_network(cell, N, seed, values)
-        s = simulate.run_to_steady_state(net, simulate.initial_state(net, seed),
-                                         int(burn_in) if cell.time == "discrete" else float(burn_in))
+        s = simulate.run_to_steady_state(
+            net,
+            simulate.initial_state(net, seed),
+            int(burn_in) if cell.time == "discrete" else float(burn_in),
+        )
         traj = simulate.trajectory(net, s, steps, dt=step_dt)
         eta = np.stack([simulate.nodes(net, x) for x in traj])  # (T, K, N)
         per_seed_C.append([autocorrelation(eta[:, a, :].T, lags).mean(axis=0) for a in range(len(names))])
@@ -144,8 +170,9 @@ def simulate_dynamics(cell: Cell, parameters: dict | None = None, N: int = 1000,
         if lyapunov_steps > 0:
             from .lyapunov import lyapunov
 
-            result = lyapunov(net, traj[-1], int(lyapunov_steps), burn_in=min(200, int(lyapunov_steps)),
-                              dt=step_dt)
+            result = lyapunov(
+                net, traj[-1], int(lyapunov_steps), burn_in=min(200, int(lyapunov_steps)), dt=step_dt
+            )
             exponents.append(result.exponent)
         if progress is not None:
             progress(seed + 1, seeds)
@@ -158,10 +185,20 @@ def simulate_dynamics(cell: Cell, parameters: dict | None = None, N: int = 1000,
         if len(exponents) > 1:
             lyap_err = float(np.std(exponents, ddof=1) / math.sqrt(len(exponents)))
     tau = np.arange(lags) * (1.0 if cell.time == "discrete" else dt)
-    return SimulatedDynamics(cell.name, values, N, seeds, cell.time, tau,
-                             dict(zip(names, C)), dict(zip(names, C_err)),
-                             dict(zip(keys, map(float, m))), dict(zip(keys, map(float, m_err))),
-                             lyap, lyap_err)
+    return SimulatedDynamics(
+        cell.name,
+        values,
+        N,
+        seeds,
+        cell.time,
+        tau,
+        dict(zip(names, C)),
+        dict(zip(names, C_err)),
+        dict(zip(keys, map(float, m))),
+        dict(zip(keys, map(float, m_err))),
+        lyap,
+        lyap_err,
+    )
 
 
 @dataclass(frozen=True)
@@ -181,19 +218,38 @@ class DynamicsReport:
         return all(c.passed for c in self.checks)
 
     def to_json(self) -> dict:
-        return {"cell": self.cell, "parameters": self.parameters, "passed": self.passed,
-                "checks": [c.to_json() for c in self.checks], "dmft": self.dmft.to_json(),
-                "simulation": self.simulated.to_json(),
-                "lyapunov_scan": None if self.lyapunov_scan is None else self.lyapunov_scan.to_json(),
-                "dmft_lyapunov": None if self.dmft_lyapunov is None else {
-                    "exponent": self.dmft_lyapunov.exponent, "stderr": self.dmft_lyapunov.stderr,
-                    "status": self.dmft_lyapunov.status}}
+        return {
+            "cell": self.cell,
+            "parameters": self.parameters,
+            "passed": self.passed,
+            "checks": [c.to_json() for c in self.checks],
+            "dmft": self.dmft.to_json(),
+            "simulation": self.simulated.to_json(),
+            "lyapunov_scan": None if self.lyapunov_scan is None else self.lyapunov_scan.to_json(),
+            "dmft_lyapunov": None
+            if self.dmft_lyapunov is None
+            else {
+                "exponent": self.dmft_lyapunov.exponent,
+                "stderr": self.dmft_lyapunov.stderr,
+                "status": self.dmft_lyapunov.status,
+            },
+        }
 
 
-def validate_dynamics(cell: Cell, parameters: dict | None = None, N: int = 1000, seeds: int = 3, *,
-                      dmft: DMFTResult | None = None, lyapunov_steps: int = 0, lyapunov_sizes=(),
-                      progress=None, dmft_progress=None, lyapunov_progress=None,
-                      **dmft_kwargs) -> DynamicsReport:
+def validate_dynamics(
+    cell: Cell,
+    parameters: dict | None = None,
+    N: int = 1000,
+    seeds: int = 3,
+    *,
+    dmft: DMFTResult | None = None,
+    lyapunov_steps: int = 0,
+    lyapunov_sizes=(),
+    progress=None,
+    dmft_progress=None,
+    lyapunov_progress=None,
+    **dmft_kwargs,
+) -> DynamicsReport:
     """Solve the DMFT (unless given) and check it against ``seeds`` simulations.
 
     ``lyapunov_steps`` adds the QR exponent of the N-unit networks (reported,
@@ -202,16 +258,27 @@ def validate_dynamics(cell: Cell, parameters: dict | None = None, N: int = 1000,
     exponents at those sizes, ``seeds`` networks each, extrapolated in 1/N.
     """
     if len(lyapunov_sizes) and lyapunov_steps <= 0:
-        raise GatefieldError("a Lyapunov finite-size scan needs the number of QR steps; "
-                             "give lyapunov_steps (--lyapunov-steps) as well")
+        raise GatefieldError(
+            "a Lyapunov finite-size scan needs the number of QR steps; "
+            "give lyapunov_steps (--lyapunov-steps) as well"
+        )
     if dmft is None:
         dmft = solve_dmft(cell, parameters, progress=dmft_progress, **dmft_kwargs)
         if isinstance(dmft, tuple):
             dmft = dmft[0]
     settings = dmft.settings
-    sim = simulate_dynamics(cell, dmft.parameters, N, seeds, T=settings.get("T"),
-                            burn_in=settings.get("burn_in"), max_lag=settings.get("max_lag"),
-                            dt=settings.get("dt") or 0.1, lyapunov_steps=lyapunov_steps, progress=progress)
+    sim = simulate_dynamics(
+        cell,
+        dmft.parameters,
+        N,
+        seeds,
+        T=settings.get("T"),
+        burn_in=settings.get("burn_in"),
+        max_lag=settings.get("max_lag"),
+        dt=settings.get("dt") or 0.1,
+        lyapunov_steps=lyapunov_steps,
+        progress=progress,
+    )
     # Below the DMFT's own zero (its atol) a moment is zero on both sides, and
     # a relative tolerance would compare round-off with round-off.
     zero = float(settings.get("atol") or 0.0)
@@ -222,36 +289,63 @@ def validate_dynamics(cell: Cell, parameters: dict | None = None, N: int = 1000,
         theory = dmft.moments[key]
         se = math.hypot(sim.moment_errors.get(key) or 0.0, dmft.moment_errors.get(key) or 0.0)
         tol = max(MOMENT_RTOL * abs(theory), 3 * se, zero)
-        checks.append(Check(key, theory, value, tol, bool(abs(value - theory) <= tol),
-                            "max(2% of theory, 3 combined standard errors, the DMFT's zero); "
-                            "simulation mean over seeds"))
+        checks.append(
+            Check(
+                key,
+                theory,
+                value,
+                tol,
+                bool(abs(value - theory) <= tol),
+                "max(2% of theory, 3 combined standard errors, the DMFT's zero); simulation mean over seeds",
+            )
+        )
     for name, c_sim in sim.correlations.items():
         c_th = dmft.correlations[name]
         n = min(len(c_th), len(c_sim))
         scale = max(abs(c_sim[0]), zero) or 1.0
         rms = float(np.sqrt(np.mean((c_th[:n] - c_sim[:n]) ** 2)))
         err = np.hypot(sim.correlation_errors[name][:n], dmft.correlation_errors[name][:n])
-        resolution = float(np.sqrt(np.nanmean(err ** 2))) if np.any(np.isfinite(err)) else 0.0
+        resolution = float(np.sqrt(np.nanmean(err**2))) if np.any(np.isfinite(err)) else 0.0
         tol = max(MOMENT_RTOL * abs(c_sim[0]), 3 * resolution, zero)
-        checks.append(Check(f"C_{name}(tau), rms over lags / C(0)", 0.0, rms / scale, tol / scale,
-                            bool(rms <= tol), "max(2%, 3 rms combined standard error, the DMFT's zero) "
-                            "over max(C(0), the DMFT's zero)"))
+        checks.append(
+            Check(
+                f"C_{name}(tau), rms over lags / C(0)",
+                0.0,
+                rms / scale,
+                tol / scale,
+                bool(rms <= tol),
+                "max(2%, 3 rms combined standard error, the DMFT's zero) over max(C(0), the DMFT's zero)",
+            )
+        )
     scan = ly = None
     if len(lyapunov_sizes):
         from ..numerics.dmft_lyapunov import dmft_lyapunov
         from .lyapunov import lyapunov_scan
 
-        scan = lyapunov_scan(cell, dmft.parameters, lyapunov_sizes, seeds, lyapunov_steps,
-                             dt=(settings.get("dt") or 0.1) if cell.time == "continuous" else None,
-                             progress=lyapunov_progress)
+        scan = lyapunov_scan(
+            cell,
+            dmft.parameters,
+            lyapunov_sizes,
+            seeds,
+            lyapunov_steps,
+            dt=(settings.get("dt") or 0.1) if cell.time == "continuous" else None,
+            progress=lyapunov_progress,
+        )
         ly = dmft_lyapunov(cell, dmft.parameters, dmft=dmft)
         tol = 3 * math.hypot(scan.limit_error, ly.stderr)
         fit = f"chi^2 = {scan.chi2:.2f} on {scan.dof} dof" if scan.dof else "two sizes, law untested"
-        checks.append(Check("maximal Lyapunov exponent, QR extrapolated to 1/N = 0", ly.exponent,
-                            scan.limit, tol, bool(abs(scan.limit - ly.exponent) <= tol),
-                            f"3 combined standard errors; lambda(N) = lambda_inf + a/N over N = "
-                            f"{', '.join(map(str, scan.sizes))} ({fit}); theory: two-replica DMFT "
-                            f"({ly.status})"))
+        checks.append(
+            Check(
+                "maximal Lyapunov exponent, QR extrapolated to 1/N = 0",
+                ly.exponent,
+                scan.limit,
+                tol,
+                bool(abs(scan.limit - ly.exponent) <= tol),
+                f"3 combined standard errors; lambda(N) = lambda_inf + a/N over N = "
+                f"{', '.join(map(str, scan.sizes))} ({fit}); theory: two-replica DMFT "
+                f"({ly.status})",
+            )
+        )
     return DynamicsReport(cell.name, dmft.parameters, tuple(checks), dmft, sim, scan, ly)
 
 
@@ -268,8 +362,16 @@ def plot_dynamics(path, report: DynamicsReport):
     for k, (name, c) in enumerate(dmft.correlations.items()):
         ax.plot(dmft.tau[: len(c)], c, "-", color=f"C{k}", label=f"DMFT C[{name}]")
         s = sim.correlations[name]
-        ax.errorbar(sim.tau[::stride], s[::stride], yerr=sim.correlation_errors[name][::stride], fmt="o",
-                    ms=3, color=f"C{k}", capsize=2, label=f"N = {sim.N}, {sim.seeds} seeds")
+        ax.errorbar(
+            sim.tau[::stride],
+            s[::stride],
+            yerr=sim.correlation_errors[name][::stride],
+            fmt="o",
+            ms=3,
+            color=f"C{k}",
+            capsize=2,
+            label=f"N = {sim.N}, {sim.seeds} seeds",
+        )
     ax.set_xlabel("lag tau" + (" (steps)" if sim.time == "discrete" else ""))
     ax.set_ylabel("C(tau) = E[eta(t) eta(t + tau)]")
     ax.set_title(f"{report.cell}: dynamical mean-field theory against simulation", fontsize=9)

@@ -117,43 +117,151 @@ def _lin(a, b, n):
 GRU_FP = {"g_h": 1.6, "alpha_r": 2.0, "beta_h": 0.4}
 LSTM_FP = {"g_g": 1.0, "beta_g": 1.0}
 
-FIGURES = {f.name: f for f in (
-    Figure("gru-update-slow-modes",
-           "the GRU update gate piles up slow modes (eigenvalues near 1) as its gain grows; in the "
-           "large-gain limit the closed units form an atom at 1",
-           (Panel("fixed point (g_h=1.6, alpha_r=2, beta_h=0.4)", "gru", GRU_FP, "alpha_z", "slow_fraction",
-                  "fixed-point", _geom(0.5, 24, 14), (1.0, 2.0, 4.0, 8.0, 16.0), relax=GRU_RELAX, limit=True),
-            Panel("chaotic state (g_h=3), plug-in", "gru", {"g_h": 3.0}, "alpha_z", "slow_fraction",
-                  "plug-in", (), (1.0, 2.0, 4.0, 8.0, 16.0)))),
-    Figure("gru-marginal-stability",
-           "a large update-gate gain pins the edge of the spectrum at the slow point 1 (marginal "
-           "stability) for candidate gains in a window, and not outside it",
-           (Panel("fixed point of largest q", "gru", {}, "g_h", "spectral_radius", "fixed-point",
-                  _lin(1.0, 4.0, 25), (1.5, 3.0, 3.25, 3.5),
-                  series=(("alpha_z = 1", {"alpha_z": 1.0}), ("alpha_z = 16", {"alpha_z": 16.0})),
-                  relax=GRU_RELAX, continuation=3.0),)),
-    Figure("gru-reset-radius",
-           "the GRU reset gate sets the spectral radius",
-           (Panel("fixed point of largest q (g_h=2.5)", "gru", {"g_h": 2.5}, "beta_r", "spectral_radius",
-                  "fixed-point", _lin(-2.0, 2.0, 17), (-2.0, -1.5, -1.0, -0.75), relax=GRU_RELAX),
-            Panel("chaotic state (g_h=3), plug-in", "gru", {"g_h": 3.0}, "beta_r", "spectral_radius",
-                  "plug-in", (), (-1.0, 0.0, 1.0, 2.0, 3.0)))),
-    Figure("lstm-forget-slow-modes",
-           "the LSTM forget gate piles up slow modes (eigenvalues near 1) as its bias grows",
-           (Panel("fixed point (g_g=1, beta_g=1)", "lstm", LSTM_FP, "beta_f", "slow_fraction", "fixed-point",
-                  _lin(0.0, 5.0, 11), (0.0, 1.0, 2.0, 3.0, 4.0), limit=True),
-            Panel("chaotic state (g_g=3), plug-in", "lstm", {"g_g": 3.0}, "beta_f", "slow_fraction",
-                  "plug-in", (), (0.0, 1.0, 2.0, 3.0, 4.0)))),
-    Figure("lstm-io-radius",
-           "the LSTM input and output gates set the spectral radius",
-           (Panel("fixed point (g_g=1, beta_g=1): input gate", "lstm", LSTM_FP, "beta_i", "spectral_radius",
-                  "fixed-point", _lin(-2.0, 2.0, 9), (-2.0, 0.0, 2.0)),
-            Panel("fixed point (g_g=1, beta_g=1): output gate", "lstm", LSTM_FP, "beta_o", "spectral_radius",
-                  "fixed-point", _lin(-2.0, 2.0, 9), (-2.0, 0.0, 2.0)),
-            Panel("chaotic state (g_g=3), plug-in: input and output gates", "lstm", {"g_g": 3.0}, "bias",
-                  "spectral_radius", "plug-in", (), (-2.0, 0.0, 2.0),
-                  series=(("beta_i", {"vary": "beta_i"}), ("beta_o", {"vary": "beta_o"}))))),
-)}
+FIGURES = {
+    f.name: f
+    for f in (
+        Figure(
+            "gru-update-slow-modes",
+            "the GRU update gate piles up slow modes (eigenvalues near 1) as its gain grows; in the "
+            "large-gain limit the closed units form an atom at 1",
+            (
+                Panel(
+                    "fixed point (g_h=1.6, alpha_r=2, beta_h=0.4)",
+                    "gru",
+                    GRU_FP,
+                    "alpha_z",
+                    "slow_fraction",
+                    "fixed-point",
+                    _geom(0.5, 24, 14),
+                    (1.0, 2.0, 4.0, 8.0, 16.0),
+                    relax=GRU_RELAX,
+                    limit=True,
+                ),
+                Panel(
+                    "chaotic state (g_h=3), plug-in",
+                    "gru",
+                    {"g_h": 3.0},
+                    "alpha_z",
+                    "slow_fraction",
+                    "plug-in",
+                    (),
+                    (1.0, 2.0, 4.0, 8.0, 16.0),
+                ),
+            ),
+        ),
+        Figure(
+            "gru-marginal-stability",
+            "a large update-gate gain pins the edge of the spectrum at the slow point 1 (marginal "
+            "stability) for candidate gains in a window, and not outside it",
+            (
+                Panel(
+                    "fixed point of largest q",
+                    "gru",
+                    {},
+                    "g_h",
+                    "spectral_radius",
+                    "fixed-point",
+                    _lin(1.0, 4.0, 25),
+                    (1.5, 3.0, 3.25, 3.5),
+                    series=(("alpha_z = 1", {"alpha_z": 1.0}), ("alpha_z = 16", {"alpha_z": 16.0})),
+                    relax=GRU_RELAX,
+                    continuation=3.0,
+                ),
+            ),
+        ),
+        Figure(
+            "gru-reset-radius",
+            "the GRU reset gate sets the spectral radius",
+            (
+                Panel(
+                    "fixed point of largest q (g_h=2.5)",
+                    "gru",
+                    {"g_h": 2.5},
+                    "beta_r",
+                    "spectral_radius",
+                    "fixed-point",
+                    _lin(-2.0, 2.0, 17),
+                    (-2.0, -1.5, -1.0, -0.75),
+                    relax=GRU_RELAX,
+                ),
+                Panel(
+                    "chaotic state (g_h=3), plug-in",
+                    "gru",
+                    {"g_h": 3.0},
+                    "beta_r",
+                    "spectral_radius",
+                    "plug-in",
+                    (),
+                    (-1.0, 0.0, 1.0, 2.0, 3.0),
+                ),
+            ),
+        ),
+        Figure(
+            "lstm-forget-slow-modes",
+            "the LSTM forget gate piles up slow modes (eigenvalues near 1) as its bias grows",
+            (
+                Panel(
+                    "fixed point (g_g=1, beta_g=1)",
+                    "lstm",
+                    LSTM_FP,
+                    "beta_f",
+                    "slow_fraction",
+                    "fixed-point",
+                    _lin(0.0, 5.0, 11),
+                    (0.0, 1.0, 2.0, 3.0, 4.0),
+                    limit=True,
+                ),
+                Panel(
+                    "chaotic state (g_g=3), plug-in",
+                    "lstm",
+                    {"g_g": 3.0},
+                    "beta_f",
+                    "slow_fraction",
+                    "plug-in",
+                    (),
+                    (0.0, 1.0, 2.0, 3.0, 4.0),
+                ),
+            ),
+        ),
+        Figure(
+            "lstm-io-radius",
+            "the LSTM input and output gates set the spectral radius",
+            (
+                Panel(
+                    "fixed point (g_g=1, beta_g=1): input gate",
+                    "lstm",
+                    LSTM_FP,
+                    "beta_i",
+                    "spectral_radius",
+                    "fixed-point",
+                    _lin(-2.0, 2.0, 9),
+                    (-2.0, 0.0, 2.0),
+                ),
+                Panel(
+                    "fixed point (g_g=1, beta_g=1): output gate",
+                    "lstm",
+                    LSTM_FP,
+                    "beta_o",
+                    "spectral_radius",
+                    "fixed-point",
+                    _lin(-2.0, 2.0, 9),
+                    (-2.0, 0.0, 2.0),
+                ),
+                Panel(
+                    "chaotic state (g_g=3), plug-in: input and output gates",
+                    "lstm",
+                    {"g_g": 3.0},
+                    "bias",
+                    "spectral_radius",
+                    "plug-in",
+                    (),
+                    (-2.0, 0.0, 2.0),
+                    series=(("beta_i", {"vary": "beta_i"}), ("beta_o", {"vary": "beta_o"})),
+                ),
+            ),
+        ),
+    )
+}
 
 
 def _vary_name(panel: Panel, overrides: dict) -> str:
@@ -213,7 +321,7 @@ def _branch(job) -> list:
                         # A fold of this finite-N branch: relax from here to a
                         # neighbouring non-zero fixed point instead.
                         fp = simulate.find_fixed_point(network(x), state)
-                    if not fp.converged or float(np.mean(fp.state ** 2)) < ZERO_STATE:
+                    if not fp.converged or float(np.mean(fp.state**2)) < ZERO_STATE:
                         state = None
                         break
                     state, previous = fp.state, float(x)
@@ -291,8 +399,9 @@ def _agreement(panel: Panel, row: dict, N: int) -> tuple:
     return tol, bool(abs(row["simulation"] - row["theory"]) <= tol)
 
 
-def make_figure(name: str, N: int = 1000, seeds: int = 3, out=None, jobs: int = 1, quick: bool = False,
-                progress=None) -> dict:
+def make_figure(
+    name: str, N: int = 1000, seeds: int = 3, out=None, jobs: int = 1, quick: bool = False, progress=None
+) -> dict:
     """Compute one figure's theory curves and finite-N points, plot them.
 
     Parameters
@@ -325,23 +434,29 @@ def make_figure(name: str, N: int = 1000, seeds: int = 3, out=None, jobs: int = 
         sim_values = panel.sim_values if not quick else (panel.sim_values[0], panel.sim_values[-1])
         theory_values = panel.theory_values
         if quick and theory_values:
-            theory_values = tuple(theory_values[i] for i in sorted({0, len(theory_values) // 2,
-                                                                      len(theory_values) - 1}))
+            theory_values = tuple(
+                theory_values[i] for i in sorted({0, len(theory_values) // 2, len(theory_values) - 1})
+            )
         for s, (_, overrides) in enumerate(panel.series):
             theory_jobs += [(k, s, v) for v in theory_values]
             if panel.continuation is not None:
-                jobs_list += [(k, s, (panel, overrides, tuple(sorted(sim_values)), N, seed))
-                              for seed in range(seeds)]
+                jobs_list += [
+                    (k, s, (panel, overrides, tuple(sorted(sim_values)), N, seed)) for seed in range(seeds)
+                ]
             else:
-                jobs_list += [(k, s, (panel, overrides, v, N, seed)) for v in sim_values
-                              for seed in range(seeds)]
+                jobs_list += [
+                    (k, s, (panel, overrides, v, N, seed)) for v in sim_values for seed in range(seeds)
+                ]
     total = len(theory_jobs) + len(jobs_list)
     done = 0
     tick = progress or (lambda *a: None)
-    tasks = [(k, s, _theory_job, (figure.panels[k], figure.panels[k].series[s][1], v))
-             for k, s, v in theory_jobs]
-    tasks += [(k, s, _simulate if figure.panels[k].continuation is None else _branch, job)
-              for k, s, job in jobs_list]
+    tasks = [
+        (k, s, _theory_job, (figure.panels[k], figure.panels[k].series[s][1], v)) for k, s, v in theory_jobs
+    ]
+    tasks += [
+        (k, s, _simulate if figure.panels[k].continuation is None else _branch, job)
+        for k, s, job in jobs_list
+    ]
     theory: dict = {}
     results: dict = {}
 
@@ -364,8 +479,15 @@ def make_figure(name: str, N: int = 1000, seeds: int = 3, out=None, jobs: int = 
     data = {"figure": name, "claim": figure.claim, "N": N, "seeds": seeds, "delta": DELTA, "panels": []}
     for k, panel in enumerate(figure.panels):
         m = load_cell(panel.cell).m
-        entry = {"title": panel.title, "cell": panel.cell, "route": panel.route, "vary": panel.vary,
-                 "quantity": panel.quantity, "base": panel.base, "series": []}
+        entry = {
+            "title": panel.title,
+            "cell": panel.cell,
+            "route": panel.route,
+            "vary": panel.vary,
+            "quantity": panel.quantity,
+            "base": panel.base,
+            "series": [],
+        }
         for s, (label, overrides) in enumerate(panel.series):
             curve = theory.get((k, s), [])
             points = _summary(panel, results.get((k, s), []), N, m)
@@ -373,14 +495,18 @@ def make_figure(name: str, N: int = 1000, seeds: int = 3, out=None, jobs: int = 
                 if "theory" not in row and curve:
                     # Fixed-point route: the curve at the simulated value.
                     match = [c for c in curve if abs(c["value"] - row["value"]) < 1e-12]
-                    row["theory"] = match[0]["theory"] if match else _fixed_point_theory(
-                        panel, overrides, row["value"])["theory"]
+                    row["theory"] = (
+                        match[0]["theory"]
+                        if match
+                        else _fixed_point_theory(panel, overrides, row["value"])["theory"]
+                    )
                 row["tolerance"], row["agrees"] = _agreement(panel, row, N)
             series = {"label": label, "overrides": overrides, "theory": curve, "points": points}
             if panel.quantity == "spectral_radius" and curve and load_cell(panel.cell).time == "discrete":
                 # Where the edge sits on the slow point 1 (marginal stability).
-                series["marginal_window"] = marginal_window([c["value"] for c in curve],
-                                                            [1.0 - c["theory"] for c in curve])
+                series["marginal_window"] = marginal_window(
+                    [c["value"] for c in curve], [1.0 - c["theory"] for c in curve]
+                )
             entry["series"].append(series)
         data["panels"].append(entry)
     if out is not None:
@@ -401,8 +527,10 @@ def _json_safe(obj):
     return obj
 
 
-LABELS = {"slow_fraction": f"share of eigenvalues within {DELTA} of the slow point",
-          "spectral_radius": "spectral radius"}
+LABELS = {
+    "slow_fraction": f"share of eigenvalues within {DELTA} of the slow point",
+    "spectral_radius": "spectral radius",
+}
 
 
 def _plot(figure: Figure, data: dict, path: Path):
@@ -420,22 +548,46 @@ def _plot(figure: Figure, data: dict, path: Path):
             curve = series["theory"]
             if curve:
                 x = [c["value"] for c in curve]
-                ax.plot(x, [c["theory"] for c in curve], "-", color=color,
-                        label=f"theory {label}".strip())
+                ax.plot(x, [c["theory"] for c in curve], "-", color=color, label=f"theory {label}".strip())
                 for k, (lo, hi) in enumerate(series.get("marginal_window", [])):
-                    ax.axvspan(lo, hi, color=color, alpha=0.12, lw=0,
-                               label=None if k else f"marginal: radius within 1e-3 of 1 {label}".strip())
+                    ax.axvspan(
+                        lo,
+                        hi,
+                        color=color,
+                        alpha=0.12,
+                        lw=0,
+                        label=None if k else f"marginal: radius within 1e-3 of 1 {label}".strip(),
+                    )
                 if any("limit" in c for c in curve):
-                    ax.plot(x, [c.get("limit", np.nan) for c in curve], ":", color=color,
-                            label="step-gate limit (atom at the slow point)")
+                    ax.plot(
+                        x,
+                        [c.get("limit", np.nan) for c in curve],
+                        ":",
+                        color=color,
+                        label="step-gate limit (atom at the slow point)",
+                    )
             pts = [p for p in series["points"] if "simulation" in p]
             if pts:
                 xs = [p["value"] for p in pts]
                 if not curve:  # plug-in: theory from each snapshot, at the simulated values
-                    ax.plot(xs, [p["theory"] for p in pts], "s-", color=color, mfc="none",
-                            label=f"theory {label} (plug-in)".strip())
-                ax.errorbar(xs, [p["simulation"] for p in pts], yerr=[p["error"] for p in pts], fmt="o",
-                            color=color, ms=4, capsize=3, label=f"N = {data['N']} {label}".strip())
+                    ax.plot(
+                        xs,
+                        [p["theory"] for p in pts],
+                        "s-",
+                        color=color,
+                        mfc="none",
+                        label=f"theory {label} (plug-in)".strip(),
+                    )
+                ax.errorbar(
+                    xs,
+                    [p["simulation"] for p in pts],
+                    yerr=[p["error"] for p in pts],
+                    fmt="o",
+                    color=color,
+                    ms=4,
+                    capsize=3,
+                    label=f"N = {data['N']} {label}".strip(),
+                )
         if entry["quantity"] == "spectral_radius":
             ax.axhline(1.0, ls="--", color="0.5", lw=0.8)
         if entry["vary"] == "alpha_z":
@@ -459,17 +611,21 @@ def figure_table(data: dict) -> str:
         lines.append(f"  {panel['cell']}: {panel['title']} ({panel['route']} route, {panel['quantity']})")
         for series in panel["series"]:
             for lo, hi in series.get("marginal_window", []):
-                lines.append(f"    {series['label']}: edge on the slow point for {panel['vary']} in "
-                             f"[{lo:g}, {hi:g}] (theory grid)".replace("    : ", "    "))
+                lines.append(
+                    f"    {series['label']}: edge on the slow point for {panel['vary']} in "
+                    f"[{lo:g}, {hi:g}] (theory grid)".replace("    : ", "    ")
+                )
             for row in series["points"]:
                 where = f"{series['label']} {panel['vary']} = {row['value']:g}".strip()
                 if "simulation" not in row:
                     lines.append(f"    {where}: no fixed point found in {row['failed']} network(s)")
                     continue
                 verdict = {True: "agrees", False: "DISAGREES", None: "no theory"}[row["agrees"]]
-                lines.append(f"    {where}: theory {row['theory']:.4f}, N = {data['N']}: "
-                             f"{row['simulation']:.4f} +- {row['error']:.4f} over {row['seeds']} "
-                             f"network(s) ({verdict}, tolerance {row['tolerance']:.4f})")
+                lines.append(
+                    f"    {where}: theory {row['theory']:.4f}, N = {data['N']}: "
+                    f"{row['simulation']:.4f} +- {row['error']:.4f} over {row['seeds']} "
+                    f"network(s) ({verdict}, tolerance {row['tolerance']:.4f})"
+                )
     return "\n".join(lines)
 
 

@@ -27,8 +27,15 @@ import numpy as np
 from ..errors import GatefieldError, check_count
 from .simulate import Network, _evaluate, _pencil, _state
 
-__all__ = ["LyapunovResult", "lyapunov", "tangent_product", "FiniteSizeScan", "finite_size_fit",
-           "lyapunov_scan", "SCAN_MIN_SEEDS"]
+__all__ = [
+    "LyapunovResult",
+    "lyapunov",
+    "tangent_product",
+    "FiniteSizeScan",
+    "finite_size_fit",
+    "lyapunov_scan",
+    "SCAN_MIN_SEEDS",
+]
 
 #: Default integration step of continuous-time cells (fixed-step RK4), in the
 #: cell's time unit. With unit leak, RK4's local error at dt = 0.05 is about
@@ -97,11 +104,19 @@ class LyapunovResult:
     state: np.ndarray
 
     def to_json(self) -> dict:
-        return {"exponent": self.exponent, "stderr": self.stderr,
-                "exponents": self.exponents.tolist(), "stderrs": self.stderrs.tolist(),
-                "steps": self.steps, "burn_in": self.burn_in, "dt": self.dt, "time": self.time,
-                "renormalize_every": self.renormalize_every, "blocks": self.blocks,
-                "integrator": self.integrator}
+        return {
+            "exponent": self.exponent,
+            "stderr": self.stderr,
+            "exponents": self.exponents.tolist(),
+            "stderrs": self.stderrs.tolist(),
+            "steps": self.steps,
+            "burn_in": self.burn_in,
+            "dt": self.dt,
+            "time": self.time,
+            "renormalize_every": self.renormalize_every,
+            "blocks": self.blocks,
+            "integrator": self.integrator,
+        }
 
 
 def _rhs_and_tangent(net: Network, s: np.ndarray, V: np.ndarray) -> tuple:
@@ -151,8 +166,10 @@ def tangent_product(net: Network, s, V) -> np.ndarray:
     if single:
         V = V[..., None]
     if V.ndim != 3 or V.shape[:2] != (net.m, net.N):
-        raise GatefieldError(f"tangent vectors of this network have shape (m, N) or (m, N, k) with "
-                             f"(m, N) = ({net.m}, {net.N}), got {V.shape}")
+        raise GatefieldError(
+            f"tangent vectors of this network have shape (m, N) or (m, N, k) with "
+            f"(m, N) = ({net.m}, {net.N}), got {V.shape}"
+        )
     _, out = _rhs_and_tangent(net, s, V)
     return out[..., 0] if single else out
 
@@ -167,9 +184,18 @@ def _orthonormalize(V: np.ndarray) -> tuple:
     return Q.reshape(m, N, k), logs
 
 
-def lyapunov(net: Network, s0, steps: int, *, k: int = 1, burn_in: int = 0,
-             renormalize_every: int | None = None, dt: float | None = None,
-             blocks: int = DEFAULT_BLOCKS, tangent_seed: int = 0) -> LyapunovResult:
+def lyapunov(
+    net: Network,
+    s0,
+    steps: int,
+    *,
+    k: int = 1,
+    burn_in: int = 0,
+    renormalize_every: int | None = None,
+    dt: float | None = None,
+    blocks: int = DEFAULT_BLOCKS,
+    tangent_seed: int = 0,
+) -> LyapunovResult:
     """The first ``k`` Lyapunov exponents of ``net`` by the QR (Benettin) method.
 
     Parameters
@@ -256,11 +282,14 @@ def lyapunov(net: Network, s0, steps: int, *, k: int = 1, burn_in: int = 0,
         default_every = max(1, int(round(0.5 / dt)))
     else:
         if dt is not None:
-            raise GatefieldError(f"cell '{net.cell.name}' is discrete-time; dt applies only to "
-                                 "continuous-time cells, so leave it out")
+            raise GatefieldError(
+                f"cell '{net.cell.name}' is discrete-time; dt applies only to "
+                "continuous-time cells, so leave it out"
+            )
         default_every = 1
-    every = default_every if renormalize_every is None else check_count(renormalize_every,
-                                                                     "renormalize_every", 1)
+    every = (
+        default_every if renormalize_every is None else check_count(renormalize_every, "renormalize_every", 1)
+    )
     per_block = max(1, steps // (every * blocks))
     n_renorm = per_block * blocks
     steps = n_renorm * every
@@ -276,15 +305,16 @@ def lyapunov(net: Network, s0, steps: int, *, k: int = 1, burn_in: int = 0,
         f2, g2 = _rhs_and_tangent(net, s + 0.5 * dt * f1, V + 0.5 * dt * g1)
         f3, g3 = _rhs_and_tangent(net, s + 0.5 * dt * f2, V + 0.5 * dt * g2)
         f4, g4 = _rhs_and_tangent(net, s + dt * f3, V + dt * g3)
-        return (s + dt / 6 * (f1 + 2 * f2 + 2 * f3 + f4),
-                V + dt / 6 * (g1 + 2 * g2 + 2 * g3 + g4))
+        return (s + dt / 6 * (f1 + 2 * f2 + 2 * f3 + f4), V + dt / 6 * (g1 + 2 * g2 + 2 * g3 + g4))
 
     def interval(s, V):
         for _ in range(every):
             s, V = advance(s, V)
         if not (np.all(np.isfinite(s)) and np.all(np.isfinite(V))):
-            raise GatefieldError(f"the trajectory or tangent vectors of cell '{net.cell.name}' left "
-                                 "floating-point range; lower renormalize_every or dt")
+            raise GatefieldError(
+                f"the trajectory or tangent vectors of cell '{net.cell.name}' left "
+                "floating-point range; lower renormalize_every or dt"
+            )
         V, logs = _orthonormalize(V)
         return s, V, logs
 
@@ -299,8 +329,10 @@ def lyapunov(net: Network, s0, steps: int, *, k: int = 1, burn_in: int = 0,
     for r in range(n_renorm):
         s, V, logs[r] = interval(s, V)
     if np.any(~np.isfinite(logs)):
-        raise GatefieldError(f"a tangent vector of cell '{net.cell.name}' collapsed to zero (the "
-                             "map is singular along it); ask for fewer exponents k")
+        raise GatefieldError(
+            f"a tangent vector of cell '{net.cell.name}' collapsed to zero (the "
+            "map is singular along it); ask for fewer exponents k"
+        )
 
     unit = dt if net.continuous else 1.0
     block_time = per_block * every * unit
@@ -309,11 +341,18 @@ def lyapunov(net: Network, s0, steps: int, *, k: int = 1, burn_in: int = 0,
     exponents = logs.sum(axis=0) / total_time
     stderrs = rates.std(axis=0, ddof=1) / math.sqrt(blocks)
     return LyapunovResult(
-        exponent=float(exponents[0]), stderr=float(stderrs[0]),
-        exponents=exponents, stderrs=stderrs, steps=steps, burn_in=burn_in,
-        dt=dt if net.continuous else None, time=float(total_time),
-        renormalize_every=every, blocks=blocks,
-        integrator="rk4" if net.continuous else "map", state=s,
+        exponent=float(exponents[0]),
+        stderr=float(stderrs[0]),
+        exponents=exponents,
+        stderrs=stderrs,
+        steps=steps,
+        burn_in=burn_in,
+        dt=dt if net.continuous else None,
+        time=float(total_time),
+        renormalize_every=every,
+        blocks=blocks,
+        integrator="rk4" if net.continuous else "map",
+        state=s,
     )
 
 
@@ -372,12 +411,23 @@ class FiniteSizeScan:
     dt: float | None
 
     def to_json(self) -> dict:
-        return {"cell": self.cell, "parameters": self.parameters, "sizes": list(self.sizes),
-                "exponents": self.exponents.tolist(), "errors": self.errors.tolist(),
-                "runs": {str(n): [list(r) for r in rs] for n, rs in self.runs.items()},
-                "limit": self.limit, "limit_error": self.limit_error, "slope": self.slope,
-                "slope_error": self.slope_error, "chi2": self.chi2, "dof": self.dof,
-                "steps": self.steps, "dt": self.dt, "law": "lambda(N) = limit + slope / N"}
+        return {
+            "cell": self.cell,
+            "parameters": self.parameters,
+            "sizes": list(self.sizes),
+            "exponents": self.exponents.tolist(),
+            "errors": self.errors.tolist(),
+            "runs": {str(n): [list(r) for r in rs] for n, rs in self.runs.items()},
+            "limit": self.limit,
+            "limit_error": self.limit_error,
+            "slope": self.slope,
+            "slope_error": self.slope_error,
+            "chi2": self.chi2,
+            "dof": self.dof,
+            "steps": self.steps,
+            "dt": self.dt,
+            "law": "lambda(N) = limit + slope / N",
+        }
 
 
 def finite_size_fit(sizes, values, errors, *, birge: bool = True) -> tuple:
@@ -393,19 +443,36 @@ def finite_size_fit(sizes, values, errors, *, birge: bool = True) -> tuple:
     if len(x) < 2 or len(np.unique(x)) < 2:
         raise GatefieldError("a finite-size fit needs at least two different network sizes")
     if np.any(~np.isfinite(e)) or np.any(e <= 0):
-        raise GatefieldError("a finite-size fit needs a positive, finite error for every size; "
-                             "give each size networks whose exponents scatter (more seeds)")
+        raise GatefieldError(
+            "a finite-size fit needs a positive, finite error for every size; "
+            "give each size networks whose exponents scatter (more seeds)"
+        )
     (slope, limit), cov = np.polyfit(x, y, 1, w=1.0 / e, cov="unscaled")
     chi2 = float(np.sum(((y - (limit + slope * x)) / e) ** 2))
     dof = len(x) - 2
     scale = math.sqrt(max(1.0, chi2 / dof)) if birge and dof > 0 else 1.0
-    return (float(limit), scale * float(math.sqrt(cov[1, 1])), float(slope),
-            scale * float(math.sqrt(cov[0, 0])), chi2, dof)
+    return (
+        float(limit),
+        scale * float(math.sqrt(cov[1, 1])),
+        float(slope),
+        scale * float(math.sqrt(cov[0, 0])),
+        chi2,
+        dof,
+    )
 
 
-def lyapunov_scan(cell, parameters: dict | None, sizes, seeds: int, steps: int, *,
-                  dt: float | None = None, burn_in: int | None = None, relax_time=None,
-                  progress=None) -> FiniteSizeScan:
+def lyapunov_scan(
+    cell,
+    parameters: dict | None,
+    sizes,
+    seeds: int,
+    steps: int,
+    *,
+    dt: float | None = None,
+    burn_in: int | None = None,
+    relax_time=None,
+    progress=None,
+) -> FiniteSizeScan:
     """QR exponents at every size in ``sizes`` over ``seeds`` networks each, and their 1/N fit.
 
     Parameters
@@ -432,12 +499,15 @@ def lyapunov_scan(cell, parameters: dict | None, sizes, seeds: int, steps: int, 
 
     sizes = tuple(sorted({check_count(n, "a network size", 2) for n in sizes}))
     if len(sizes) < 2:
-        raise GatefieldError("a finite-size scan needs at least two different network sizes, "
-                             f"got {list(sizes)}")
+        raise GatefieldError(
+            f"a finite-size scan needs at least two different network sizes, got {list(sizes)}"
+        )
     seeds = check_count(seeds, "the number of seeds", 1)
     if seeds < SCAN_MIN_SEEDS:
-        raise GatefieldError(f"a finite-size scan needs at least {SCAN_MIN_SEEDS} seeds per size, got "
-                             f"{seeds}: the exponent's error is mostly its scatter between networks")
+        raise GatefieldError(
+            f"a finite-size scan needs at least {SCAN_MIN_SEEDS} seeds per size, got "
+            f"{seeds}: the exponent's error is mostly its scatter between networks"
+        )
     steps = check_count(steps, "the number of steps", 1)
     burn_in = steps // 10 if burn_in is None else burn_in
     continuous = cell.time == "continuous"
@@ -460,6 +530,19 @@ def lyapunov_scan(cell, parameters: dict | None, sizes, seeds: int, steps: int, 
         means.append(float(lam.mean()))
         errors.append(float(lam.std(ddof=1) / math.sqrt(seeds)))
     limit, limit_error, slope, slope_error, chi2, dof = finite_size_fit(sizes, means, errors)
-    return FiniteSizeScan(cell.name, values, sizes, np.array(means), np.array(errors), runs,
-                          limit, limit_error, slope, slope_error, chi2, dof, steps,
-                          (DEFAULT_DT if dt is None else float(dt)) if continuous else None)
+    return FiniteSizeScan(
+        cell.name,
+        values,
+        sizes,
+        np.array(means),
+        np.array(errors),
+        runs,
+        limit,
+        limit_error,
+        slope,
+        slope_error,
+        chi2,
+        dof,
+        steps,
+        (DEFAULT_DT if dt is None else float(dt)) if continuous else None,
+    )

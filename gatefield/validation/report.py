@@ -24,8 +24,15 @@ def plot_spectrum(path, support, eigenvalues=None, time="discrete", title="", ro
     """
     fig, ax = plt.subplots(figsize=(5.2, 5.0))
     if eigenvalues is not None and len(eigenvalues):
-        ax.plot(eigenvalues.real, eigenvalues.imag, ".", ms=2.0, color="0.35", alpha=0.6,
-                label=f"finite N ({len(eigenvalues)} eigenvalues)")
+        ax.plot(
+            eigenvalues.real,
+            eigenvalues.imag,
+            ".",
+            ms=2.0,
+            color="0.35",
+            alpha=0.6,
+            label=f"finite N ({len(eigenvalues)} eigenvalues)",
+        )
     label = "predicted support" + (" (plug-in)" if route == "plug-in" else "")
     for k, curve in enumerate(support.components):
         ax.plot(curve.real, curve.imag, "-", color="C3", lw=1.4, label=None if k else label)
@@ -57,18 +64,33 @@ def plot_density(path, x, y, rho, support=None, atoms=(), time="discrete", title
         from matplotlib.colors import LogNorm
 
         norm = LogNorm(vmin=max(positive.min(), positive.max() * 1e-4), vmax=positive.max())
-        mesh = ax.pcolormesh(x, y, np.where(rho > 0, rho, np.nan), shading="nearest", norm=norm,
-                             cmap="viridis")
+        mesh = ax.pcolormesh(
+            x, y, np.where(rho > 0, rho, np.nan), shading="nearest", norm=norm, cmap="viridis"
+        )
         fig.colorbar(mesh, ax=ax, label="eigenvalue density (per unit, per unit area)")
     if eigenvalues is not None and len(eigenvalues):
-        ax.plot(eigenvalues.real, eigenvalues.imag, ".", ms=1.5, color="w", alpha=0.5,
-                label=f"finite N ({len(eigenvalues)})")
+        ax.plot(
+            eigenvalues.real,
+            eigenvalues.imag,
+            ".",
+            ms=1.5,
+            color="w",
+            alpha=0.5,
+            label=f"finite N ({len(eigenvalues)})",
+        )
     if support is not None:
         for k, curve in enumerate(support.components):
             ax.plot(curve.real, curve.imag, "-", color="C3", lw=1.0, label=None if k else "support")
     for k, atom in enumerate(atoms):
-        ax.plot([atom.location.real], [atom.location.imag], "o", mfc="none", mec="C1",
-                ms=4 + 30 * atom.weight ** 0.5, label=None if k else "atoms")
+        ax.plot(
+            [atom.location.real],
+            [atom.location.imag],
+            "o",
+            mfc="none",
+            mec="C1",
+            ms=4 + 30 * atom.weight**0.5,
+            label=None if k else "atoms",
+        )
     slow = 1.0 if time == "discrete" else 0.0
     ax.plot([slow], [0.0], "x", color="C2", ms=8, mew=2, label="slow point")
     ax.set_xlabel("Re lambda")
@@ -134,8 +156,10 @@ def write_report(report: ValidationReport, directory, time: str) -> dict:
     files = {"json": str(out / "report.json")}
     if report.spectra:
         first = report.spectra[0]
-        title = (f"{report.cell}: {report.regime}\nN = {report.N}, route: {report.route}, "
-                 f"{first.outside_fraction:.2%} outside")
+        title = (
+            f"{report.cell}: {report.regime}\nN = {report.N}, route: {report.route}, "
+            f"{first.outside_fraction:.2%} outside"
+        )
         plot_spectrum(out / "spectrum.png", first.support, first.eigenvalues, time, title, report.route)
         files["figure"] = str(out / "spectrum.png")
     return files

@@ -121,8 +121,10 @@ class Network:
         return self.cell.time == "continuous"
 
     def __repr__(self) -> str:
-        return (f"Network(cell={self.cell.name!r}, N={self.N}, "
-                f"coupling_seed={self.coupling_seed}, parameters={self.parameters})")
+        return (
+            f"Network(cell={self.cell.name!r}, N={self.N}, "
+            f"coupling_seed={self.coupling_seed}, parameters={self.parameters})"
+        )
 
 
 def _check_seed(seed, what: str) -> int:
@@ -167,8 +169,7 @@ def make_network(cell: Cell, N: int, coupling_seed: int, parameters: dict | None
     if isinstance(N, bool) or not isinstance(N, numbers.Integral):
         raise GatefieldError(f"the number of units N must be an integer, got {N!r}")
     if N < 2:
-        raise GatefieldError(f"a network needs at least N = 2 units, got N = {N}; "
-                             "choose a larger N")
+        raise GatefieldError(f"a network needs at least N = 2 units, got N = {N}; choose a larger N")
     N = int(N)
     seed = _check_seed(coupling_seed, "the coupling seed")
     values = cell.resolve(parameters)
@@ -177,8 +178,14 @@ def make_network(cell: Cell, N: int, coupling_seed: int, parameters: dict | None
     couplings = tuple(rng.standard_normal((N, N)) * scale for _ in cell.couplings)
     for J in couplings:
         J.setflags(write=False)
-    return Network(cell=cell, parameters=values, N=N, couplings=couplings,
-                   coupling_seed=seed, compiled=compile_cell(cell))
+    return Network(
+        cell=cell,
+        parameters=values,
+        N=N,
+        couplings=couplings,
+        coupling_seed=seed,
+        compiled=compile_cell(cell),
+    )
 
 
 def initial_state(net: Network, seed: int, scale: float = 1.0) -> np.ndarray:
@@ -200,8 +207,7 @@ def initial_state(net: Network, seed: int, scale: float = 1.0) -> np.ndarray:
     seed = _check_seed(seed, "the initial-state seed")
     scale = float(scale)
     if not math.isfinite(scale) or scale < 0:
-        raise GatefieldError("the initial-state scale must be finite and non-negative, "
-                             f"got {scale}")
+        raise GatefieldError(f"the initial-state scale must be finite and non-negative, got {scale}")
     rng = np.random.default_rng([seed, _STATE_STREAM])
     return scale * rng.standard_normal((net.m, net.N))
 
@@ -212,8 +218,7 @@ def initial_state(net: Network, seed: int, scale: float = 1.0) -> np.ndarray:
 def _state(net: Network, s) -> np.ndarray:
     s = np.asarray(s, dtype=float)
     if s.shape != (net.m, net.N):
-        raise GatefieldError(f"a state of this network has shape (m, N) = ({net.m}, {net.N}), "
-                             f"got {s.shape}")
+        raise GatefieldError(f"a state of this network has shape (m, N) = ({net.m}, {net.N}), got {s.shape}")
     return s
 
 
@@ -266,8 +271,10 @@ def step(net: Network, s) -> np.ndarray:
         For a continuous-time cell.
     """
     if net.continuous:
-        raise GatefieldError(f"cell '{net.cell.name}' is continuous-time; use trajectory or "
-                             "run_to_steady_state instead of step")
+        raise GatefieldError(
+            f"cell '{net.cell.name}' is continuous-time; use trajectory or "
+            "run_to_steady_state instead of step"
+        )
     return rhs(net, s)
 
 
@@ -282,11 +289,12 @@ def _flat_rhs(net: Network):
 
 def _integrate(net: Network, s0: np.ndarray, t_end: float, t_eval=None):
     """Integrate the ODE from 0 to ``t_end``; returns the solution's ``y``."""
-    sol = scipy.integrate.solve_ivp(_flat_rhs(net), (0.0, t_end), s0.reshape(-1),
-                                    t_eval=t_eval, **INTEGRATOR)
+    sol = scipy.integrate.solve_ivp(_flat_rhs(net), (0.0, t_end), s0.reshape(-1), t_eval=t_eval, **INTEGRATOR)
     if sol.status < 0:
-        raise GatefieldError(f"integrating cell '{net.cell.name}' failed at t = {sol.t[-1]:.6g}: "
-                             f"{sol.message}; try a smaller time span or milder parameters")
+        raise GatefieldError(
+            f"integrating cell '{net.cell.name}' failed at t = {sol.t[-1]:.6g}: "
+            f"{sol.message}; try a smaller time span or milder parameters"
+        )
     return sol.y
 
 
@@ -296,8 +304,7 @@ def _check_count(value, what: str) -> int:
     return int(value)
 
 
-def trajectory(net: Network, s0, steps: int, dt: float | None = None,
-               record_every: int = 1) -> np.ndarray:
+def trajectory(net: Network, s0, steps: int, dt: float | None = None, record_every: int = 1) -> np.ndarray:
     """States along a trajectory from ``s0``, shape ``(T, m, N)``.
 
     Parameters
@@ -335,8 +342,10 @@ def trajectory(net: Network, s0, steps: int, dt: float | None = None,
         raise GatefieldError("record_every must be at least 1")
     if not net.continuous:
         if dt is not None:
-            raise GatefieldError(f"cell '{net.cell.name}' is discrete-time; dt applies only to "
-                                 "continuous-time cells, so leave it out")
+            raise GatefieldError(
+                f"cell '{net.cell.name}' is discrete-time; dt applies only to "
+                "continuous-time cells, so leave it out"
+            )
         out = np.empty((steps // record_every + 1, net.m, net.N))
         out[0] = s
         for t in range(1, steps + 1):
@@ -455,7 +464,7 @@ def jacobian(net: Network, s) -> np.ndarray:
             # diag(C_a) only: J_a diag(C_ak) scales the columns of J_a.
             Xa = np.empty((N, N * m))
             for k in range(m):
-                Xa[:, k * N:(k + 1) * N] = J * C[a][k][None, :]
+                Xa[:, k * N : (k + 1) * N] = J * C[a][k][None, :]
         else:
             for k in range(m):
                 dense[units, k * N + units] += C[a][k]
@@ -463,7 +472,7 @@ def jacobian(net: Network, s) -> np.ndarray:
             del dense
         for k in range(m):
             if np.any(B[k][a] != 0):
-                jac[k * N:(k + 1) * N] += B[k][a][:, None] * Xa
+                jac[k * N : (k + 1) * N] += B[k][a][:, None] * Xa
         if last_use[a] > a:
             X[a] = Xa
     for k in range(m):
@@ -539,8 +548,14 @@ def _size(r: np.ndarray) -> float:
     return value if math.isfinite(value) else math.inf
 
 
-def find_fixed_point(net: Network, s0, relax_steps: int = 2000, newton_steps: int = 50,
-                     tol: float = 1e-10, newton_below: float = 1e-3) -> FixedPointResult:
+def find_fixed_point(
+    net: Network,
+    s0,
+    relax_steps: int = 2000,
+    newton_steps: int = 50,
+    tol: float = 1e-10,
+    newton_below: float = 1e-3,
+) -> FixedPointResult:
     """A fixed point near the attractor reached from ``s0``.
 
     Parameters
@@ -642,5 +657,6 @@ def find_fixed_point(net: Network, s0, relax_steps: int = 2000, newton_steps: in
 
     res, s = best
     eta = nodes(net, s) if np.all(np.isfinite(s)) else np.full((net.K, net.N), np.nan)
-    return FixedPointResult(state=s, nodes=eta, residual=res, converged=bool(res < tol),
-                            iterations=iterations, method=method)
+    return FixedPointResult(
+        state=s, nodes=eta, residual=res, converged=bool(res < tol), iterations=iterations, method=method
+    )

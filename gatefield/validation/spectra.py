@@ -27,8 +27,15 @@ from ..numerics.support import SiteTable, fixed_point_sites, plugin_sites
 from ..theory.spec import Cell
 from . import simulate
 
-__all__ = ["RouteSites", "FiniteSpectrum", "route_sites", "finite_n_spectrum", "fraction_in_disc",
-           "binomial_error", "SPECTRAL_ROUTES"]
+__all__ = [
+    "RouteSites",
+    "FiniteSpectrum",
+    "route_sites",
+    "finite_n_spectrum",
+    "fraction_in_disc",
+    "binomial_error",
+    "SPECTRAL_ROUTES",
+]
 
 SPECTRAL_ROUTES = ("fixed-point", "plug-in", "dmft")
 #: Burn-in before a plug-in or dmft-route snapshot: steps (discrete) or time.
@@ -69,8 +76,15 @@ def _snapshot(cell: Cell, values: dict, N: int, seed: int):
     return net, state
 
 
-def route_sites(cell: Cell, parameters: dict | None = None, route: str = "fixed-point",
-                solution: int = -1, N: int = 1000, seed: int = 0, dmft_progress=None) -> RouteSites:
+def route_sites(
+    cell: Cell,
+    parameters: dict | None = None,
+    route: str = "fixed-point",
+    solution: int = -1,
+    N: int = 1000,
+    seed: int = 0,
+    dmft_progress=None,
+) -> RouteSites:
     """The full-pencil site distribution of ``cell`` on ``route``.
 
     Parameters
@@ -89,17 +103,22 @@ def route_sites(cell: Cell, parameters: dict | None = None, route: str = "fixed-
         result = solve_mean_field(cell, parameters)
         n = len(result.solutions)
         if n == 0:
-            raise GatefieldError(f"the mean-field equations of {cell.name} have no solution here; "
-                                 "use --route plug-in or dmft for a time-dependent state")
+            raise GatefieldError(
+                f"the mean-field equations of {cell.name} have no solution here; "
+                "use --route plug-in or dmft for a time-dependent state"
+            )
         if not -n <= solution < n:
-            raise GatefieldError(f"solution index {solution} is out of range: the mean-field solve found "
-                                 f"{n} solution(s), so use 0..{n - 1}")
+            raise GatefieldError(
+                f"solution index {solution} is out of range: the mean-field solve found "
+                f"{n} solution(s), so use 0..{n - 1}"
+            )
         index = solution % n
         chosen = result.solutions[index]
         sites = fixed_point_pencil_sites(compiled, result.parameters, chosen.node_variances)
         table = fixed_point_sites(compiled, result.parameters, chosen.node_variances)
-        return RouteSites(sites, route, result.parameters, f"solution {index} of {n}",
-                          dict(chosen.order_parameters), table)
+        return RouteSites(
+            sites, route, result.parameters, f"solution {index} of {n}", dict(chosen.order_parameters), table
+        )
     values = cell.resolve(parameters)
     if route == "plug-in":
         net, state = _snapshot(cell, values, N, seed)
@@ -142,8 +161,14 @@ class FiniteSpectrum:
     table: SiteTable | None = None
 
 
-def finite_n_spectrum(cell: Cell, parameters: dict | None, N: int, seed: int, route: str = "fixed-point",
-                      relax: dict | None = None) -> FiniteSpectrum:
+def finite_n_spectrum(
+    cell: Cell,
+    parameters: dict | None,
+    N: int,
+    seed: int,
+    route: str = "fixed-point",
+    relax: dict | None = None,
+) -> FiniteSpectrum:
     """Simulate ``cell`` at size N and return its Jacobian's spectrum.
 
     Parameters

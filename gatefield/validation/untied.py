@@ -97,18 +97,39 @@ class UntiedResult:
     settings: dict
 
     def to_json(self) -> dict:
-        return {"route": "untied", "cell": self.cell, "parameters": self.parameters, "N": self.N,
-                "moments": self.moments, "moment_errors": self.moment_errors,
-                "correlation": self.correlation, "correlation_errors": self.correlation_errors,
-                "correlation_series": {k: v.tolist() for k, v in self.correlation_series.items()},
-                "steps": self.steps, "burn_in": self.burn_in, "blocks": self.blocks,
-                "draw": self.draw, "settings": self.settings}
+        return {
+            "route": "untied",
+            "cell": self.cell,
+            "parameters": self.parameters,
+            "N": self.N,
+            "moments": self.moments,
+            "moment_errors": self.moment_errors,
+            "correlation": self.correlation,
+            "correlation_errors": self.correlation_errors,
+            "correlation_series": {k: v.tolist() for k, v in self.correlation_series.items()},
+            "steps": self.steps,
+            "burn_in": self.burn_in,
+            "blocks": self.blocks,
+            "draw": self.draw,
+            "settings": self.settings,
+        }
 
 
-def simulate_untied(cell: Cell, N: int, steps: int, *, parameters: dict | None = None,
-                    burn_in: int = 0, weight_seed: int = 0, state_seed: int = 0,
-                    scale: float = 1.0, replicas: int = 1, initial_correlation: float = 0.0,
-                    draw: str = "matrices", blocks: int = DEFAULT_BLOCKS) -> UntiedResult:
+def simulate_untied(
+    cell: Cell,
+    N: int,
+    steps: int,
+    *,
+    parameters: dict | None = None,
+    burn_in: int = 0,
+    weight_seed: int = 0,
+    state_seed: int = 0,
+    scale: float = 1.0,
+    replicas: int = 1,
+    initial_correlation: float = 0.0,
+    draw: str = "matrices",
+    blocks: int = DEFAULT_BLOCKS,
+) -> UntiedResult:
     """Simulate N units of a discrete-time cell with couplings redrawn every step.
 
     Parameters
@@ -164,8 +185,9 @@ def simulate_untied(cell: Cell, N: int, steps: int, *, parameters: dict | None =
     if isinstance(N, bool) or not isinstance(N, numbers.Integral) or N < 2:
         raise GatefieldError(f"the number of units N must be an integer of at least 2, got {N!r}")
     N = int(N)
-    steps, burn_in, blocks, scale, c0 = check_settings(cell, steps, burn_in, blocks, scale, replicas,
-                                                       initial_correlation)
+    steps, burn_in, blocks, scale, c0 = check_settings(
+        cell, steps, burn_in, blocks, scale, replicas, initial_correlation
+    )
     if draw not in DRAWS:
         raise GatefieldError(f"draw must be one of {', '.join(DRAWS)}, got {draw!r}")
     weight_seed = check_count(weight_seed, "the weight seed", 0)
@@ -175,7 +197,7 @@ def simulate_untied(cell: Cell, N: int, steps: int, *, parameters: dict | None =
     m, K = cell.m, cell.K
     w_rng = np.random.default_rng([weight_seed, _WEIGHT_STREAM])
     s_rng = np.random.default_rng([state_seed, _STATE_STREAM])
-    s = initial_states(s_rng, (m, N), scale, replicas, c0)   # (R, m, N)
+    s = initial_states(s_rng, (m, N), scale, replicas, c0)  # (R, m, N)
     R = replicas
     n = burn_in + steps
     state_mean = np.empty((m, n + 1))
@@ -212,11 +234,11 @@ def simulate_untied(cell: Cell, N: int, steps: int, *, parameters: dict | None =
             eta[:, a] = new
             for r in range(R):
                 envs[r][compiled.nodes[a]] = eta[r, a]
-        s = np.stack([np.asarray(compiled.update(envs[r]), dtype=float).reshape(m, N)
-                      for r in range(R)])
+        s = np.stack([np.asarray(compiled.update(envs[r]), dtype=float).reshape(m, N) for r in range(R)])
         if not np.all(np.isfinite(s)):
-            raise GatefieldError(f"the untied simulation of cell '{cell.name}' diverged at step {t}; "
-                                 "try milder parameters")
+            raise GatefieldError(
+                f"the untied simulation of cell '{cell.name}' diverged at step {t}; try milder parameters"
+            )
         record(t + 1, s)
 
     moments, errors, series = {}, {}, {}
@@ -235,10 +257,26 @@ def simulate_untied(cell: Cell, N: int, steps: int, *, parameters: dict | None =
             mu, se = batch_means(corr[k, window], blocks)
             correlation[name], correlation_errors[name] = float(mu), float(se)
             correlation_series[name] = corr[k]
-    settings = {"weight_seed": weight_seed, "state_seed": state_seed, "scale": scale,
-                "replicas": R, "initial_correlation": c0}
-    return UntiedResult(cell=cell.name, parameters=dict(values), N=N, moments=moments,
-                        moment_errors=errors, series=series, correlation=correlation,
-                        correlation_errors=correlation_errors,
-                        correlation_series=correlation_series, steps=steps, burn_in=burn_in,
-                        blocks=blocks, draw=draw, settings=settings)
+    settings = {
+        "weight_seed": weight_seed,
+        "state_seed": state_seed,
+        "scale": scale,
+        "replicas": R,
+        "initial_correlation": c0,
+    }
+    return UntiedResult(
+        cell=cell.name,
+        parameters=dict(values),
+        N=N,
+        moments=moments,
+        moment_errors=errors,
+        series=series,
+        correlation=correlation,
+        correlation_errors=correlation_errors,
+        correlation_series=correlation_series,
+        steps=steps,
+        burn_in=burn_in,
+        blocks=blocks,
+        draw=draw,
+        settings=settings,
+    )
