@@ -2,7 +2,7 @@
 against plain damped fixed-point iteration of the same cavity equations.
 
 The GRU at ``g_h = 1.6, alpha_r = 2, beta_h = 0.4`` (a stable fixed point),
-sites from ``fixed_point_pencil_sites`` at the mean-field ``q`` (2968 sites,
+sites from ``gatefield.sites.from_fixed_point`` at the mean-field ``q`` (2968 sites,
 two active nodes), the grid ``Re lam`` in [-0.1, 1.1], ``Im lam`` in
 [-0.45, 0.45] (it covers the support, about 44% of the points are inside).
 
@@ -32,7 +32,6 @@ Run (about 3 minutes on 2 busy cores; ``--quick`` under 20 s)::
 from __future__ import annotations
 
 import argparse
-import importlib
 import statistics
 import sys
 import time
@@ -47,13 +46,13 @@ except ImportError:  # run from a checkout without installing
 
 from _timing import interleaved  # noqa: E402  (benchmarks/ is on sys.path when run)
 
+import gatefield as gf
 from gatefield.cells import load_cell
-from gatefield.numerics import compile_cell, solve_mean_field
-from gatefield.numerics.resolvent import density, fixed_point_pencil_sites
+from gatefield.numerics.spectrum import density
+from gatefield.numerics.spectrum.cavity import newton as solver
+from gatefield.numerics.spectrum.cavity.equations import Equations
 
-# The package's ``resolvent`` attribute is the function; the module holds the
-# solver internals the baseline reuses (the same Phi and differentiation).
-solver = importlib.import_module("gatefield.numerics.resolvent")
+# The baseline reuses the solver's own map and differentiation (the same Phi).
 
 # -- Parameters ---------------------------------------------------------------------
 
@@ -82,7 +81,7 @@ def damped_row(problem, lams, starts):
     K = problem.K
     out = np.zeros(len(lams))
     steps = []
-    chunk = max(1, solver.BLOCK // problem.sites.n)
+    chunk = max(1, solver.BLOCK // problem.pencils.n)
     for lo in range(0, len(lams), chunk):
         prep = problem.prepare(lams[lo : lo + chunk])
         M = problem.support_matrix(prep)
@@ -90,7 +89,7 @@ def damped_row(problem, lams, starts):
         idx = np.flatnonzero(rho > 1.0 + solver.EDGE_MARGIN)
         if idx.size == 0:
             continue
-        sub = problem.extend(solver._take(prep, idx), derivative=True)
+        sub = problem.extend(prep.take(idx), derivative=True)
         x = solver._perron_start(problem, sub, M[idx], rho[idx])
         warm = starts[lo + idx]
         usable = np.all(np.isfinite(warm), axis=1) & (np.sum(warm, axis=1) > 0)
@@ -98,14 +97,12 @@ def damped_row(problem, lams, starts):
         x = solver._balance(x, K)
         todo = np.arange(len(idx))
         for step in range(1, MAX_STEPS + 1):
-            at = solver._take(sub, todo)
+            at = sub.take(todo)
             phi, parts = problem.evaluate(at, x[todo])
             done = (solver._relative_residual(phi, x[todo]) <= TOL) | (step == MAX_STEPS)
             if done.any():
                 fin = np.flatnonzero(done)
-                _, rho_fin, _ = solver._implicit_density(
-                    problem, solver._take(at, fin), solver._take(parts, fin)
-                )
+                _, rho_fin, _ = solver._implicit_density(problem, at.take(fin), parts.take(fin))
                 out[lo + idx[todo[fin]]] = rho_fin
                 steps += [step] * fin.size
             keep = np.flatnonzero(~done)
@@ -130,17 +127,14 @@ def main(argv=None) -> int:
 
     # Theory: the fixed point and its sites.
     cell = load_cell("gru")
-    compiled = compile_cell(cell)
-    values = cell.resolve(PARAMS)
-    solution = solve_mean_field(cell, PARAMS, stability=False, grid_points=40).solutions[-1]
-    q = {compiled.nodes[k]: solution.order_parameters[c.matrix] for k, c in enumerate(cell.couplings)}
-    sites = fixed_point_pencil_sites(compiled, values, q)
-    problem = solver._Problem(sites)
+    solution = gf.solve(gf.problems.MeanField(cell, PARAMS), gf.solvers.AllRoots(grid_points=40))
+    sites = gf.sites.from_fixed_point(solution)
+    problem = Equations(sites.pencils)
     lams = np.linspace(*RE, grid)[None, :] + 1j * np.linspace(*IM, grid)[:, None]
     # Not the row just above the real axis: its start, the row below, is its mirror image.
     rows = np.array([grid // 2 + 4]) if args.quick else np.arange(5, grid, STRIDE)
     print(
-        f"GRU {PARAMS}: {sites.n} sites, {problem.K} active nodes; {grid} x {grid} grid, "
+        f"GRU {PARAMS}: {sites.pencils.n} sites, {problem.K} active nodes; {grid} x {grid} grid, "
         f"Re lam in {list(RE)}, Im lam in {list(IM)}"
     )
     if args.quick:
@@ -155,7 +149,7 @@ def main(argv=None) -> int:
     def run_baseline():
         starts = {}
         for i in rows:
-            prev = solver._solve(problem, lams[i - 1], tol=TOL)
+            prev = solver.solve_points(problem, lams[i - 1], tol=TOL)
             starts[i] = np.where(prev.inside[:, None], prev.x, np.nan)
         t0 = time.perf_counter()
         out = {i: damped_row(problem, lams[i], starts[i]) for i in rows}
@@ -169,7 +163,7 @@ def main(argv=None) -> int:
     rho = result["rho"]
     base = np.array([result["baseline"][i][0] for i in rows])
     steps = [s for i in rows for s in result["baseline"][i][1]]
-    reference = density(sites, lams[rows], tol=REFERENCE_TOL, raise_on_failure=False)
+    reference = density(sites, lams[rows], tol=REFERENCE_TOL, throw=False)
 
     inside_all = int(np.sum(rho > 0))
     inside_sub = int(np.sum(base > 0))
@@ -189,10 +183,7 @@ def main(argv=None) -> int:
     )
     print(f"  {'method':36s} {'seconds':>9s} {'ms / point inside':>18s} {'ratio':>7s}")
     print(f"  {'gatefield density, whole grid':36s} {t_gf:9.2f} {1e3 * per_gf:18.2f} {1:7.0f}")
-    print(
-        f"  {'damped iteration, timed rows':36s} {t_base:9.2f} {1e3 * per_base:18.2f} "
-        f"{per_base / per_gf:6.0f}x"
-    )
+    print(f"  {'damped iteration, timed rows':36s} {t_base:9.2f} {1e3 * per_base:18.2f} {per_base / per_gf:6.0f}x")
     print(
         f"  damped iteration steps per point: median {statistics.median(steps):.0f}, "
         f"max {max(steps)}, stopped at {MAX_STEPS} without converging: "

@@ -4,7 +4,7 @@ N = 2000 simulation, at the same standard error.
 The GRU at ``g_h = 3`` (other gains 1, biases 0) is chaotic. Compared, side
 by side in one process:
 
-- **DMFT**: ``solve_dmft(gru, {"g_h": 3})`` with ``SAMPLES`` single-unit paths
+- **DMFT**: ``solve(DMFT(gru, {"g_h": 3}), PathSampling(samples=SAMPLES))``, single-unit paths
   (the solver's defaults otherwise): ``E[h^2]`` and its sampling error;
 - **simulation**: one network of N = 2000 units, ``BURN_IN`` steps to the
   attractor, then ``STEPS`` recorded steps: ``E[h^2]`` as the mean over units
@@ -38,10 +38,10 @@ try:
 except ImportError:  # run from a checkout without installing
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import gatefield as gf
+from gatefield import simulate
+from gatefield._sampling import batch_means
 from gatefield.cells import load_cell
-from gatefield.numerics import solve_dmft
-from gatefield.numerics.annealed import batch_means
-from gatefield.validation import simulate
 
 PARAMS = {"g_h": 3.0}
 N = 2000
@@ -51,8 +51,10 @@ BURN_IN, STEPS, BLOCKS = 200, 400, 20
 
 def run_dmft(samples: int) -> tuple:
     t0 = time.perf_counter()
-    result = solve_dmft(load_cell("gru"), PARAMS, samples=samples, seed=1)
-    return time.perf_counter() - t0, result.moments["E[h^2]"], result.moment_errors["E[h^2]"], result.status
+    problem = gf.problems.DMFT(load_cell("gru"), PARAMS)
+    result = gf.solve(problem, gf.solvers.PathSampling(samples=samples, seed=1), throw=False)
+    h2 = result.moments["E[h^2]"]
+    return time.perf_counter() - t0, h2.mean, h2.stderr, result.status.value
 
 
 def run_simulation(n: int, burn_in: int, steps: int) -> tuple:

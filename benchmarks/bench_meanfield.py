@@ -6,10 +6,10 @@ beta_h = 0.4`` (one solution) and the vanilla map at ``g = 2``.
 
 Compared, side by side in one process (repetitions interleaved, medians):
 
-- **gatefield, all roots**: ``solve_mean_field(cell, params, stability=False)``,
+- **gatefield, all roots**: ``gatefield.solve(MeanField(cell, params))`` (AllRoots),
   the global search (scan / multi-start) that finds every solution;
 - **gatefield, one root**: gatefield's generated map ``Phi`` (the private
-  ``_Map``: generated integrands, graded Gauss-Legendre quadrature,
+  ``solvers.roots._Map``: generated integrands, graded Gauss-Legendre quadrature,
   separable factors integrated separately) under ``scipy.optimize.fsolve``
   from ``q = 0.5`` -- like for like with the reference;
 - **reference, naive**: ``sympy.lambdify`` of the derived integrands *inside*
@@ -56,9 +56,11 @@ except ImportError:  # run from a checkout without installing
 
 from _timing import interleaved  # noqa: E402  (benchmarks/ is on sys.path when run)
 
+import gatefield as gf
 from gatefield.cells import gru, vanilla
-from gatefield.numerics import codegen, compile_cell, solve_mean_field
-from gatefield.numerics.meanfield import _Map
+from gatefield.numerics import codegen, compile_cell
+from gatefield.numerics.quadrature import DEFAULT
+from gatefield.numerics.solvers.roots import _Map
 from gatefield.theory import derive, mean_field_equations
 
 # -- Parameters ---------------------------------------------------------------------
@@ -142,7 +144,7 @@ def gatefield_single(cell, params, xtol=XTOL):
     """One root from ``START`` with gatefield's generated map under fsolve;
     returns (q per coupling, evaluations of Phi)."""
     compiled = compile_cell(cell)
-    phi = _Map(compiled, cell.resolve(params))
+    phi = _Map(compiled, cell.resolve(params), DEFAULT, DEFAULT.with_order(4), 1e-9)
     x = optimize.fsolve(lambda x: phi(x) - x, np.full(phi.unknowns, START), xtol=xtol)
     return np.array([x[j] for j in compiled.integral_of]), phi.calls
 
@@ -150,9 +152,9 @@ def gatefield_single(cell, params, xtol=XTOL):
 def gatefield_all(cell, params, near):
     """Every root by the global search; returns (the root nearest ``near``,
     evaluations of Phi)."""
-    result = solve_mean_field(cell, params, stability=False)
-    roots = [np.array([s.order_parameters[c.matrix] for c in cell.couplings]) for s in result.solutions]
-    return min(roots, key=lambda r: np.max(np.abs(r - near))), result.evaluations
+    result = gf.solve(gf.problems.MeanField(cell, params))
+    roots = [np.array([r.order_parameters[c.matrix] for c in cell.couplings]) for r in result.roots]
+    return min(roots, key=lambda r: np.max(np.abs(r - near))), result.iterations
 
 
 def clear_caches():
@@ -367,10 +369,7 @@ def main(argv=None) -> int:
     reps = args.reps or (1 if args.quick else 7)
     ref_tol = args.ref_tol or (QUICK_TOL if args.quick else None)
     cases = args.cases or (["gru"] if args.quick else ["gru", "vanilla"])
-    print(
-        f"mean-field solve, {reps} interleaved repetition(s), medians; fsolve xtol {XTOL:g}, "
-        f"start q = {START}"
-    )
+    print(f"mean-field solve, {reps} interleaved repetition(s), medians; fsolve xtol {XTOL:g}, start q = {START}")
     if args.quick:
         print("(--quick: smoke test; the reference tolerance is looser than for the reported ratios)")
     for name in cases:

@@ -8,7 +8,7 @@ beta_h = 0.4`` and the LSTM at ``beta_f = 3, g_g = 1, beta_g = 1``.
 
 Compared, side by side in one process (repetitions interleaved, medians):
 
-- **gatefield**: ``fixed_point_sites`` (sites = quadrature nodes of the nodes
+- **gatefield**: ``gatefield.sites.from_fixed_point`` (sites = quadrature points of the nodes
   ``det(lam - A)`` depends on, every other node integrated out term by term)
   then ``support_values`` on the whole grid (one matrix product);
 - **reference**: ``sympy.lambdify`` of the pencil ``A, B, C, E`` with the
@@ -36,7 +36,6 @@ Run (about 2-3 minutes on 2 cores; ``--quick`` under 30 s)::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import statistics
 import sys
 import time
@@ -54,8 +53,11 @@ except ImportError:  # run from a checkout without installing
 
 from _timing import interleaved  # noqa: E402  (benchmarks/ is on sys.path when run)
 
+import gatefield as gf
 from gatefield.cells import gru, lstm
-from gatefield.numerics import compile_cell, fixed_point_sites, quadrature, solve_mean_field, support_values
+from gatefield.numerics import compile_cell
+from gatefield.numerics.quadrature import DEFAULT, Quadrature
+from gatefield.numerics.spectrum import support_values
 from gatefield.theory import fixed_point, jacobian_pencil
 
 # -- Parameters ---------------------------------------------------------------------
@@ -105,9 +107,7 @@ def reference_setup(cell, values: dict, q: dict, n: int):
     out = []
     for matrix in (pen.A, pen.B, pen.C, pen.E):
         matrix = fp.substitute(matrix)
-        f = sympy.lambdify(
-            nodes + params, list(matrix), modules=[{"sigmoid": scipy.special.expit}, "scipy", "numpy"]
-        )
+        f = sympy.lambdify(nodes + params, list(matrix), modules=[{"sigmoid": scipy.special.expit}, "scipy", "numpy"])
         entries = [np.broadcast_to(np.asarray(e, dtype=float), weights.shape) for e in f(*points, *pvals)]
         out.append(np.stack(entries, axis=-1).reshape(weights.shape + matrix.shape))
     return (*out, weights)
@@ -137,9 +137,7 @@ def monte_carlo_M(cell, values, q, lams, rng) -> tuple:
         out = []
         for matrix in (pen.A, pen.B, pen.C, pen.E):
             matrix = fp.substitute(matrix)
-            f = sympy.lambdify(
-                nodes + params, list(matrix), modules=[{"sigmoid": scipy.special.expit}, "numpy"]
-            )
+            f = sympy.lambdify(nodes + params, list(matrix), modules=[{"sigmoid": scipy.special.expit}, "numpy"])
             entries = [np.broadcast_to(np.asarray(e, dtype=float), (MC_SAMPLES,)) for e in f(*points, *pvals)]
             out.append(np.stack(entries, axis=-1).reshape((MC_SAMPLES,) + matrix.shape))
         batches.append(reference_M((*out, np.full(MC_SAMPLES, 1.0 / MC_SAMPLES)), lams))
@@ -150,19 +148,17 @@ def monte_carlo_M(cell, values, q, lams, rng) -> tuple:
 # -- gatefield --------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def quadrature_range(half_width: float):
-    """Temporarily widen gatefield's integration range (for the truth only)."""
-    saved = quadrature.L
-    quadrature.L = half_width
-    try:
-        yield
-    finally:
-        quadrature.L = saved
+def gatefield_sites(cell, values, q, quadrature=DEFAULT):
+    """gatefield's fixed-point site distribution with its support moments
+    computed (``q`` by node name, as the reference code keys it)."""
+    compiled = compile_cell(cell)
+    sites = gf.sites.from_fixed_point(cell, values, q=compiled.coupling_keyed(q), quadrature=quadrature)
+    sites.moments  # noqa: B018 - the moments are computed on first use
+    return sites
 
 
-def gatefield_M(compiled, values, q, lam, order=quadrature.ORDER):
-    return support_values(fixed_point_sites(compiled, values, q, order), lam)
+def gatefield_M(cell, values, q, lam, quadrature=DEFAULT):
+    return support_values(gatefield_sites(cell, values, q, quadrature), lam)
 
 
 # -- Helpers ---------------------------------------------------------------------------
@@ -198,20 +194,17 @@ def run_case(name: str, quick: bool) -> None:
     rng = np.random.default_rng(SEED)
 
     # Theory: the fixed point.
-    solution = solve_mean_field(cell, params, stability=False).solutions[-1]
-    q = {compiled.nodes[k]: solution.order_parameters[c.matrix] for k, c in enumerate(cell.couplings)}
+    solution = gf.solve(gf.problems.MeanField(cell, params)).roots[-1]
+    q = compiled.node_keyed(solution.order_parameters)
     lam = np.linspace(*RE, GRID)[None, :] + 1j * np.linspace(*IM, GRID)[:, None]
     flat = lam.ravel()
     print(f"\n{name} {params}: q = " + ", ".join(f"{k} {v:.6g}" for k, v in q.items()))
 
     # Truth on the whole grid, and its independent checks.
-    with quadrature_range(TRUE_L):
-        M_true = gatefield_M(compiled, values, q, flat, TRUE_ORDER)
+    M_true = gatefield_M(cell, values, q, flat, Quadrature(order=TRUE_ORDER, half_width=TRUE_L))
     dist = distance_to_unit_segment(flat)
     bulk = rng.choice(np.flatnonzero(dist >= BULK_DISTANCE), BULK_POINTS, replace=False)
-    near = rng.choice(
-        np.flatnonzero((dist >= NEAR_DISTANCE) & (dist < BULK_DISTANCE)), NEAR_POINTS, replace=False
-    )
+    near = rng.choice(np.flatnonzero((dist >= NEAR_DISTANCE) & (dist < BULK_DISTANCE)), NEAR_POINTS, replace=False)
     tests = np.concatenate([bulk, near])
     if not quick:
         mc, se = monte_carlo_M(cell, values, q, flat[tests], rng)
@@ -222,8 +215,8 @@ def run_case(name: str, quick: bool) -> None:
             f"{np.max(relative_error(mc + se, mc)):.0e}"
         )
         if name in SELF_CHECK_ORDER:
-            with quadrature_range(TRUE_L):
-                higher = gatefield_M(compiled, values, q, flat[tests], SELF_CHECK_ORDER[name])
+            truth = Quadrature(order=SELF_CHECK_ORDER[name], half_width=TRUE_L)
+            higher = gatefield_M(cell, values, q, flat[tests], truth)
             diff = relative_error(higher, M_true[tests])
             print(
                 f"  truth check, order {SELF_CHECK_ORDER[name]} vs {TRUE_ORDER}: max relative difference "
@@ -238,7 +231,7 @@ def run_case(name: str, quick: bool) -> None:
             )
 
     # gatefield's accuracy: on the test points and over the whole grid.
-    M_gf = gatefield_M(compiled, values, q, flat)
+    M_gf = gatefield_M(cell, values, q, flat)
     err_gf = relative_error(M_gf, M_true)
     target_bulk, target_near = err_gf[bulk].max(), err_gf[near].max()
 
@@ -275,7 +268,7 @@ def run_case(name: str, quick: bool) -> None:
     t_gf = {"sites": [], "values": []}
 
     def run_gatefield():
-        sites, t_sites = timed(lambda: fixed_point_sites(compiled, values, q))
+        sites, t_sites = timed(lambda: gatefield_sites(cell, values, q))
         _, t_values = timed(lambda: support_values(sites, lam))
         t_gf["sites"].append(t_sites)
         t_gf["values"].append(t_values)
@@ -303,7 +296,7 @@ def run_case(name: str, quick: bool) -> None:
         f"random grid points, extrapolated x{flat.size / subset_size:.0f}"
     )
     print(f"  {'method':34s} {'seconds':>10s}  error median / 90% / 99% (same {subset_size} points)")
-    print(f"  {'gatefield fixed_point_sites':34s} {sites_s:10.3f}")
+    print(f"  {'gatefield site moments':34s} {sites_s:10.3f}")
     print(f"  {'gatefield support_values (grid)':34s} {values_s:10.3f}")
     print(f"  {'gatefield total':34s} {totals['gatefield']:10.3f}  {quantiles(err_gf[subset])}")
     print(f"  {f'reference n={n_main} setup (lambdify+eval)':34s} {setup_s:10.3f}")

@@ -26,13 +26,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import gatefield as gf  # noqa: E402
-from gatefield.theory.latex import latex_document  # noqa: E402
-from gatefield.validation import plot_spectrum  # noqa: E402
+import gatefield as gf
+from gatefield.io import latex_document, parse_cell
+from gatefield.plot import plot_spectrum
+from gatefield.theory import fixed_point
 
 MGU = """\
 [cell]
@@ -87,8 +84,8 @@ def main(N: int = 1000, out: str | Path = "custom_cell", seeds: int = 1) -> dict
     (out / "mgu.toml").write_text(MGU)
 
     # Theory
-    cell = gf.parse_cell(MGU, source="mgu.toml")
-    fixed = gf.fixed_point(cell)
+    cell = parse_cell(MGU, source="mgu.toml")
+    fixed = fixed_point(cell)
     print("fixed point per unit:")
     for state, value in fixed.solution:
         print(f"  {state}* = {value}")
@@ -97,21 +94,19 @@ def main(N: int = 1000, out: str | Path = "custom_cell", seeds: int = 1) -> dict
     for q, integrand in zip(equations.order_parameters, equations.integrands, strict=True):
         print(f"  {q} = E[{integrand}]")
     # The same derivations as a standalone LaTeX report (compile it with
-    # gatefield.theory.latex.compile_latex, or pdflatex).
+    # gatefield.io.compile_latex, or pdflatex).
     tex = out / "mgu.tex"
     tex.write_text(latex_document(cell))
     print(f"wrote {tex}")
 
     # Numerics
-    result = gf.solve_mean_field(cell, parameters, q_max=q_max, stability=False)
-    compiled = gf.compile_cell(cell)
+    result = gf.solve(gf.problems.MeanField(cell, parameters), gf.solvers.AllRoots(q_max=q_max))
     supports = []
-    for sol in result.solutions:
-        node_q = sol.node_variances
-        supports.append(
-            gf.trace_support(gf.fixed_point_sites(compiled, result.parameters, node_q), cell.time)
-        )
-        qs = ", ".join(f"q[{name}] = {v:.6f}" for name, v in sol.order_parameters.items())
+    for k, root in enumerate(result.roots):
+        # The Jacobian's support at this solution (theory alone): stable if
+        # it lies inside the unit disc.
+        supports.append(gf.trace_support(gf.sites.from_fixed_point(result, solution=k)))
+        qs = ", ".join(f"q[{name}] = {v:.6f}" for name, v in root.order_parameters.items())
         print(
             f"solution: {qs}; spectral radius {supports[-1].spectral_radius:.4f} -> "
             f"{'stable' if supports[-1].stable else 'unstable'}"
@@ -125,7 +120,7 @@ def main(N: int = 1000, out: str | Path = "custom_cell", seeds: int = 1) -> dict
 
     # Compare
     # Each check carries the tolerance it is held to and why (see
-    # gatefield.validation.compare).
+    # gatefield.validation.tolerances).
     print(f"finite N = {N}, {seeds} seed(s): {report.regime}")
     for check in report.checks:
         print(
@@ -139,16 +134,15 @@ def main(N: int = 1000, out: str | Path = "custom_cell", seeds: int = 1) -> dict
         out / "mgu_spectrum.png",
         spectrum.support,
         spectrum.eigenvalues,
-        cell.time,
-        f"MGU, g_h = 3, beta_h = 1: N = {N}, {spectrum.outside_fraction:.2%} outside",
-        spectrum.route,
+        title=f"MGU, g_h = 3, beta_h = 1: N = {N}, {spectrum.outside_fraction:.2%} outside",
+        route=spectrum.route,
     )
     print(f"wrote {figure}")
 
     return {
         "fixed_point": {str(s): str(v) for s, v in fixed.solution},
-        "solutions": [dict(s.order_parameters) for s in result.solutions],
-        "stable": [s.stable for s in supports],
+        "solutions": [dict(root.order_parameters) for root in result.roots],
+        "stable": [bool(s.stable) for s in supports],
         "spectral_radius": chosen.spectral_radius,
         "checks": {c.quantity: c.passed for c in report.checks},
         "passed": report.passed,

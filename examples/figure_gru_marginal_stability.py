@@ -23,7 +23,10 @@ Command (the same as ``gatefield figure gru-marginal-stability``)::
 
 from __future__ import annotations
 
-from gatefield.validation.figures import example_arguments, figure_table, make_figure
+import sys
+
+import gatefield.cli
+from gatefield.validation import figure_table, make_figure
 
 
 def main(
@@ -36,4 +39,5 @@ def main(
 
 
 if __name__ == "__main__":
-    main(**example_arguments(__doc__, "gru-marginal-stability.png"))
+    # `gatefield figure NAME` takes the same --N --seeds --jobs --quick --out and calls make_figure.
+    sys.exit(gatefield.cli.main(["figure", "gru-marginal-stability", *sys.argv[1:]]))

@@ -19,7 +19,10 @@ Command (the same as ``gatefield figure lstm-forget-slow-modes``)::
 
 from __future__ import annotations
 
-from gatefield.validation.figures import example_arguments, figure_table, make_figure
+import sys
+
+import gatefield.cli
+from gatefield.validation import figure_table, make_figure
 
 
 def main(
@@ -32,4 +35,5 @@ def main(
 
 
 if __name__ == "__main__":
-    main(**example_arguments(__doc__, "lstm-forget-slow-modes.png"))
+    # `gatefield figure NAME` takes the same --N --seeds --jobs --quick --out and calls make_figure.
+    sys.exit(gatefield.cli.main(["figure", "lstm-forget-slow-modes", *sys.argv[1:]]))

@@ -16,12 +16,13 @@ Command (the same as ``gatefield figure lstm-io-radius``)::
 
 from __future__ import annotations
 
-from gatefield.validation.figures import example_arguments, figure_table, make_figure
+import sys
+
+import gatefield.cli
+from gatefield.validation import figure_table, make_figure
 
 
-def main(
-    N: int = 1000, seeds: int = 3, out: str = "lstm-io-radius.png", quick: bool = False, jobs: int = 1
-) -> dict:
+def main(N: int = 1000, seeds: int = 3, out: str = "lstm-io-radius.png", quick: bool = False, jobs: int = 1) -> dict:
     """Theory curves and finite-N points; returns the plotted data."""
     data = make_figure("lstm-io-radius", N=N, seeds=seeds, out=out, quick=quick, jobs=jobs)
     print(figure_table(data))
@@ -29,4 +30,5 @@ def main(
 
 
 if __name__ == "__main__":
-    main(**example_arguments(__doc__, "lstm-io-radius.png"))
+    # `gatefield figure NAME` takes the same --N --seeds --jobs --quick --out and calls make_figure.
+    sys.exit(gatefield.cli.main(["figure", "lstm-io-radius", *sys.argv[1:]]))

@@ -30,16 +30,15 @@ Command::
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import gatefield as gf  # noqa: E402
+import gatefield as gf
+from gatefield.numerics.spectrum import inside_support
+from gatefield.validation import eigenvalues as jacobian_eigenvalues
+from gatefield.validation.tolerances import edge_tolerance
 
 
 def main(N: int = 1000, out: str | Path = "gru_chaos", seed: int = 0) -> dict:
@@ -78,43 +77,52 @@ def main(N: int = 1000, out: str | Path = "gru_chaos", seed: int = 0) -> dict:
         print(f"  {q} = E[{integrand}]")
 
     # Numerics
-    result = gf.solve_mean_field(cell, parameters, q_max=q_max)
-    for k, sol in enumerate(result.solutions):
+    result = gf.solve(gf.problems.MeanField(cell, parameters), gf.solvers.AllRoots(q_max=q_max))
+    # The support of the Jacobian at each solution (the fixed-point route):
+    # a solution is stable if that support lies inside the unit disc.
+    fixed = [gf.sites.from_fixed_point(result, solution=k) for k in range(len(result.roots))]
+    for k, sites in enumerate(fixed):
         print(
-            f"solution {k}: q_h = {sol.order_parameters['J_h']:.6f}, spectral radius "
-            f"{sol.support.spectral_radius:.4f} -> {'stable' if sol.stable else 'unstable'}"
+            f"solution {k}: q_h = {sites.order_parameters['J_h']:.6f}, spectral radius "
+            f"{sites.support.spectral_radius:.4f} -> {'stable' if sites.support.stable else 'unstable'}"
         )
-    nonzero = result.solutions[-1]
+    nonzero = fixed[-1]
 
     # Simulation
     # One snapshot after 500 steps of burn-in; the support is traced from the
     # N simulated units and the Jacobian's eigenvalues are computed there.
-    comp = gf.plugin_spectrum(cell, parameters, N=N, seed=seed)
+    snap = gf.simulate.snapshot(cell, parameters, N=N, seed=seed)
+    plugin = gf.sites.from_snapshot(snap)
+    eigenvalues = jacobian_eigenvalues(snap.network, snap.state)
 
     # Compare
     # The largest |eigenvalue| of an N x N random matrix fluctuates about the
     # limiting radius r on the scale r sqrt(log N / N) (Rider 2003); 2 of
-    # those is validate()'s tolerance, used here as well.
-    radius = comp.support.spectral_radius
-    tolerance = 2 * radius * math.sqrt(math.log(N) / N)
+    # those is validate()'s tolerance (edge_tolerance), used here as well.
+    support = plugin.support
+    radius = support.spectral_radius
+    tolerance = edge_tolerance(radius, N)
+    max_abs = float(np.max(np.abs(eigenvalues)))
+    outside = float(np.mean(~inside_support(plugin, eigenvalues)))
     print(
         f"plug-in support: spectral radius {radius:.4f}; finite N = {N}: max |lambda| "
-        f"{comp.max_abs:.4f} (tolerance {tolerance:.3f}); {comp.outside_fraction:.2%} of the "
+        f"{max_abs:.4f} (tolerance {tolerance:.3f}); {outside:.2%} of the "
         "eigenvalues outside the support"
     )
 
     # Plot
-    fig, ax = plt.subplots(figsize=(5.5, 5.0))
+    fig = Figure(figsize=(5.5, 5.0))
+    ax = fig.subplots()
     ax.plot(
-        comp.eigenvalues.real,
-        comp.eigenvalues.imag,
+        eigenvalues.real,
+        eigenvalues.imag,
         ".",
         ms=2.0,
         color="0.35",
         alpha=0.6,
         label=f"eigenvalues, N = {N}",
     )
-    for k, curve in enumerate(comp.support.components):
+    for k, curve in enumerate(support.components):
         ax.plot(curve.real, curve.imag, "-", color="C3", lw=1.5, label=None if k else "plug-in support")
     for k, curve in enumerate(nonzero.support.components):
         ax.plot(
@@ -135,17 +143,16 @@ def main(N: int = 1000, out: str | Path = "gru_chaos", seed: int = 0) -> dict:
     fig.tight_layout()
     figure = out / "gru_chaos.png"
     fig.savefig(figure, dpi=150)
-    plt.close(fig)
     print(f"wrote {figure}")
 
     return {
-        "solutions": [s.order_parameters["J_h"] for s in result.solutions],
-        "stable": [s.stable for s in result.solutions],
-        "fixed_point_radius": max(s.support.spectral_radius for s in result.solutions),
+        "solutions": [sites.order_parameters["J_h"] for sites in fixed],
+        "stable": [bool(sites.support.stable) for sites in fixed],
+        "fixed_point_radius": max(sites.support.spectral_radius for sites in fixed),
         "plugin_radius": radius,
-        "max_abs_eigenvalue": comp.max_abs,
+        "max_abs_eigenvalue": max_abs,
         "radius_tolerance": tolerance,
-        "outside_fraction": comp.outside_fraction,
+        "outside_fraction": outside,
         "figure": figure,
     }
 

@@ -31,14 +31,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import gatefield as gf  # noqa: E402
-from gatefield.validation import simulate  # noqa: E402
+import gatefield as gf
+from gatefield.numerics.spectrum import inside_support
+from gatefield.theory import fixed_point
 
 #: Real parts above this count as slow modes (the lens starts near 0.86; the
 #: bulk around 0 ends near 0.23).
@@ -76,18 +74,20 @@ def main(N: int = 1000, out: str | Path = "lstm_slow_modes", seed: int = 0) -> d
     q_max = 1.0
 
     # Theory
-    fixed = gf.fixed_point(cell)
+    fixed = fixed_point(cell)
     for state, value in fixed.solution:
         print(f"{state}* = {value}")
 
     # Numerics
-    result = gf.solve_mean_field(cell, parameters, q_max=q_max)
-    stable = [s for s in result.solutions if s.stable]
+    result = gf.solve(gf.problems.MeanField(cell, parameters), gf.solvers.AllRoots(q_max=q_max))
+    # The site distribution at each solution; its support decides stability.
+    every = [gf.sites.from_fixed_point(result, solution=k) for k in range(len(result.roots))]
+    stable = [sites for sites in every if sites.support.stable]
     if not stable:
         raise RuntimeError("no stable mean-field solution; this recipe needs one")
-    solution = stable[-1]
-    q = solution.order_parameters["J_f"]
-    support = solution.support
+    sites = stable[-1]
+    q = sites.order_parameters["J_f"]
+    support = sites.support
     # The slow-mode lens is the part of the support away from the bulk at 0.
     # (Thin whiskers along the real axis, where units behind a nearly closed
     # gate keep their own eigenvalue, hold a vanishing share of the density
@@ -98,19 +98,16 @@ def main(N: int = 1000, out: str | Path = "lstm_slow_modes", seed: int = 0) -> d
         f"mean field: q = {q:.6f}; spectral radius {support.spectral_radius:.4f} -> stable; "
         f"slow-mode lens on Re lambda in [{lens[0]:.3f}, {lens[1]:.3f}]"
     )
-    compiled = gf.compile_cell(cell)
-    node_q = solution.node_variances
-    sites = gf.fixed_point_sites(compiled, result.parameters, node_q)
 
     # Simulation
-    net = simulate.make_network(cell, N, seed, result.parameters)
-    fp = simulate.find_fixed_point(net, simulate.initial_state(net, seed))
-    eigenvalues = np.linalg.eigvals(simulate.jacobian(net, fp.state))
+    net = gf.simulate.make_network(cell, N, seed, result.parameters)
+    fp = gf.simulate.find_fixed_point(net, gf.simulate.initial_state(net, seed))
+    eigenvalues = np.linalg.eigvals(gf.simulate.jacobian(net, fp.state))
 
     # Compare
     # Finite-N edge eigenvalues spill past the limiting support by O(N^-1/2)
     # (about 1/sqrt(2 pi N) of a Ginibre spectrum: 1% at N = 1600).
-    outside = float(np.mean(~gf.inside_support(sites, eigenvalues)))
+    outside = float(np.mean(~inside_support(sites, eigenvalues)))
     slow_fraction = float(np.mean(eigenvalues.real > SLOW))
     h_row = [str(s) for s in cell.states].index("h")
     simulated_q = float(np.mean(fp.state[h_row] ** 2))  # q = E[h*^2]
@@ -124,7 +121,8 @@ def main(N: int = 1000, out: str | Path = "lstm_slow_modes", seed: int = 0) -> d
     )
 
     # Plot
-    fig, (full, zoom) = plt.subplots(1, 2, figsize=(10.0, 4.6), gridspec_kw={"width_ratios": [1.0, 1.2]})
+    fig = Figure(figsize=(10.0, 4.6))
+    full, zoom = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 1.2]})
     t = np.linspace(0.0, 2 * np.pi, 400)
     for ax in (full, zoom):
         ax.plot(
@@ -152,13 +150,12 @@ def main(N: int = 1000, out: str | Path = "lstm_slow_modes", seed: int = 0) -> d
     fig.tight_layout()
     figure = out / "lstm_slow_modes.png"
     fig.savefig(figure, dpi=150)
-    plt.close(fig)
     print(f"wrote {figure}")
 
     return {
         "q": q,
         "simulated_q": simulated_q,
-        "stable": bool(solution.stable),
+        "stable": bool(sites.support.stable),
         "spectral_radius": support.spectral_radius,
         "lens": lens,
         "converged": bool(fp.converged),

@@ -1,69 +1,56 @@
 """gatefield: theory of random gated recurrent neural networks.
 
-Write a cell once; gatefield derives its mean-field and spectral equations
-with SymPy, generates fast numpy solvers, exports LaTeX and validates every
-prediction against finite-N simulations of the same cell.
+Write a cell once; gatefield derives its mean-field, spectral and dynamical
+mean-field equations with SymPy, generates fast numpy solvers, exports LaTeX
+and validates every prediction against finite-N simulations of the same cell.
 
-Layers (data flows one way): :mod:`gatefield.theory` (SymPy only) ->
-:mod:`gatefield.numerics` (code generation and solvers) ->
-:mod:`gatefield.validation` (simulation and comparison, no SymPy).
+One verb per stage of the pipeline::
+
+    import gatefield as gf
+
+    cell = gf.load_cell("gru")                                  # spec
+    gf.mean_field_equations(cell)                               # derive (SymPy)
+    mf = gf.solve(gf.problems.MeanField(cell, {"g_h": 1.6}))    # solve
+    sites = gf.sites.from_fixed_point(mf)                       # site distribution
+    gf.trace_support(sites), gf.density(sites, 0.5 + 0.3j)      # spectrum
+    gf.validate(cell, {"g_h": 1.6}, N=1000)                     # against simulation
+
+The layers (data flows one way): :mod:`gatefield.theory` (SymPy only) ->
+:mod:`gatefield.numerics` (generated code, quadrature, problems and solvers,
+the spectral engine) -> :mod:`gatefield.simulate` (finite-N networks) ->
+:mod:`gatefield.validation` (comparisons, no SymPy); :mod:`gatefield.io`
+reads cell files and writes LaTeX and reports, :mod:`gatefield.plot` draws
+(imported only when used), :mod:`gatefield.cli` is the command line.
 """
 
-from .cells import BUILTINS, load_cell
+from . import simulate
+from .cells import load_cell
 from .errors import GatefieldError, SolverError, SpecError
-from .numerics import (
-    compile_cell,
-    continue_mean_field,
-    fixed_point_sites,
-    inside_support,
-    mean_field_map,
-    plugin_sites,
-    solve_mean_field,
-    support_rho,
-    trace_support,
-)
-from .theory import (
-    Cell,
-    CellBuilder,
-    fixed_point,
-    jacobian_pencil,
-    mean_field_equations,
-    relu,
-    sigmoid,
-    softplus,
-    support_matrix,
-)
-from .theory.parser import parse_cell
-from .validation import fixed_point_spectrum, plugin_spectrum, validate
+from .numerics import compile_cell, problems, solve, solvers
+from .numerics.spectrum import density, share_inside, sites, trace_support
+from .theory import Cell, CellBuilder, jacobian_pencil, mean_field_equations, support_matrix
+from .validation import validate
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
-    "BUILTINS",
     "load_cell",
-    "parse_cell",
     "Cell",
     "CellBuilder",
-    "sigmoid",
-    "softplus",
-    "relu",
-    "GatefieldError",
-    "SpecError",
-    "SolverError",
-    "fixed_point",
     "mean_field_equations",
     "jacobian_pencil",
     "support_matrix",
     "compile_cell",
-    "solve_mean_field",
-    "continue_mean_field",
-    "mean_field_map",
-    "fixed_point_sites",
-    "plugin_sites",
+    "problems",
+    "solvers",
+    "solve",
+    "sites",
     "trace_support",
-    "support_rho",
-    "inside_support",
-    "fixed_point_spectrum",
-    "plugin_spectrum",
+    "density",
+    "share_inside",
+    "simulate",
     "validate",
+    "GatefieldError",
+    "SpecError",
+    "SolverError",
 ]

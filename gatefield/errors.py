@@ -14,17 +14,9 @@ class SpecError(GatefieldError):
     """A cell specification is malformed (syntax, names, structure or values)."""
 
 
+class UnsupportedCellError(SpecError):
+    """A problem cannot be posed for this cell (raised when the problem is built)."""
+
+
 class SolverError(GatefieldError):
-    """A numerical solve did not converge or was asked something it cannot do."""
-
-
-def check_count(value, what: str, minimum: int) -> int:
-    """``value`` as an int if it is an integer (not a bool) of at least ``minimum``.
-
-    Raises :class:`GatefieldError` naming ``what`` otherwise.
-    """
-    import numbers
-
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise GatefieldError(f"{what} must be an integer of at least {minimum}, got {value!r}")
-    return int(value)
+    """A numerical solve ran and did not succeed (its message says what to change)."""

@@ -37,7 +37,7 @@ RADIUS_RTOL = 1e-8
 
 #: Stability margins at the zero fixed point: the radius is a closed form up
 #: to the bisection (1e-10) and quadrature with a single node (exact); 1e-6 is
-#: the tolerance the task statement asks for and is far above both.
+#: four orders of magnitude above both.
 STABILITY_ATOL = 1e-6
 
 #: A support radius computed from sites whose moments are quadratures at
@@ -75,9 +75,7 @@ def gauss_expect(f, q: float, points=()) -> float:
     def density(e):
         return f(e) * np.exp(-0.5 * e * e / q) / np.sqrt(2.0 * np.pi * q)
 
-    value, _ = integrate.quad(
-        density, -lim, lim, points=inside or None, limit=500, epsabs=1e-14, epsrel=1e-13
-    )
+    value, _ = integrate.quad(density, -lim, lim, points=inside or None, limit=500, epsabs=1e-14, epsrel=1e-13)
     return value
 
 
@@ -95,9 +93,7 @@ def assert_within_sigmas(value, mean, se, sigmas: float = MC_SIGMAS, floor: floa
     """
     value, mean, se = np.broadcast_arrays(np.asarray(value), np.asarray(mean), np.asarray(se))
     bad = np.abs(value - mean) > sigmas * se + floor
-    assert not np.any(bad), (
-        f"outside {sigmas} standard errors: value={value[bad]}, mean={mean[bad]}, se={se[bad]}"
-    )
+    assert not np.any(bad), f"outside {sigmas} standard errors: value={value[bad]}, mean={mean[bad]}, se={se[bad]}"
 
 
 def assert_sym_zero(expr) -> None:

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from ..errors import SpecError
-from ..theory.parser import load_cell_file
+from ..io.cellfile import load_cell_file
 from ..theory.spec import Cell
 from .builtins import BUILTINS, cgru, gru, gru_torch, lstm, minimal_rnn, rate, vanilla
 
@@ -26,6 +26,4 @@ def load_cell(cell) -> Cell:
         return BUILTINS[name]()
     if Path(name).exists() or name.endswith(".toml"):
         return load_cell_file(name)
-    raise SpecError(
-        f"unknown cell '{name}': use a built-in ({', '.join(BUILTINS)}) or a path to a TOML cell file"
-    )
+    raise SpecError(f"unknown cell '{name}': use a built-in ({', '.join(BUILTINS)}) or a path to a TOML cell file")

@@ -17,6 +17,12 @@ from sympy import tanh
 from ..theory.functions import sigmoid
 from ..theory.spec import Cell, CellBuilder
 
+
+def _summary(factory) -> str:
+    """The first line of a factory's docstring: the cell's description."""
+    return (factory.__doc__ or "").split("\n")[0]
+
+
 __all__ = ["vanilla", "rate", "gru", "gru_torch", "cgru", "gated", "lstm", "minimal_rnn", "BUILTINS"]
 
 
@@ -32,9 +38,9 @@ def vanilla() -> Cell:
 
     The zero fixed point (beta = 0) is stable for g < 1; for g > 1 the
     non-zero order parameter solves ``q = E[tanh(g sqrt(q) xi)^2]``
-    (THEORY.md section 8).
+    (docs/theory/9-checks.md).
     """
-    b = CellBuilder("vanilla", "discrete", description=vanilla.__doc__.split("\n")[0])
+    b = CellBuilder("vanilla", "discrete", description=_summary(vanilla))
     h = b.state("h")
     g, beta = b.parameter("g", 2.0), b.parameter("beta", 0.0)
     b.update(h, tanh(g * b.couple("J", h) + beta))
@@ -47,7 +53,7 @@ def rate() -> Cell:
     Sompolinsky, Crisanti and Sommers (1988): the zero fixed point loses
     stability at g = 1, beyond which the network is chaotic.
     """
-    b = CellBuilder("rate", "continuous", description=rate.__doc__.split("\n")[0])
+    b = CellBuilder("rate", "continuous", description=_summary(rate))
     x = b.state("x")
     g = b.parameter("g", 2.0)
     b.update(x, -x + g * b.couple("J", tanh(x)))

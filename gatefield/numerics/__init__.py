@@ -1,106 +1,35 @@
-"""Numerics: the one place SymPy becomes numpy (code generation, quadrature, solvers)."""
+"""Numerics: the one place SymPy becomes numpy.
 
-from .annealed import AnnealedResult, solve_annealed
+- :mod:`.codegen`: generated numpy functions of a cell (:func:`compile_cell`);
+- :mod:`.quadrature`: Gaussian expectations (one :class:`~.quadrature.Rule` type);
+- :mod:`.problems`, :mod:`.solvers`, :func:`solve`: what to solve, how, and the
+  one entry point, returning a :class:`~.solution.Solution` with a
+  :class:`~.solution.Status`;
+- :mod:`.spectrum`: the spectral engine, every quantity a function of a
+  :class:`~.spectrum.SiteDistribution`;
+- :mod:`.sweep`: quantities over one or two parameters.
+"""
+
+from . import problems, quadrature, solvers, spectrum
 from .codegen import CompiledCell, GeneratedFunction, compile_cell, generate
-from .dmft import DMFTResult, dmft_site_table, dmft_sites, solve_dmft
-from .dmft_fourier import FourierDMFTResult, gaussian_closure, rate_potential_solution, solve_dmft_fourier
-from .dmft_lyapunov import DMFTLyapunovResult, dmft_lyapunov
-from .meanfield import (
-    MeanFieldResult,
-    MeanFieldSolution,
-    continue_mean_field,
-    mean_field_map,
-    solve_mean_field,
-)
-from .quadrature import Rule, node_rule, sample_rule, standard_rule, tensor_rule
-from .resolvent import (
-    PencilSites,
-    ResolventResult,
-    count_annulus,
-    count_inside,
-    density,
-    fixed_point_pencil_sites,
-    plugin_pencil_sites,
-    resolvent,
-    resolvent_grid,
-)
-from .spectral import (
-    Atom,
-    accumulation_law,
-    edge_gap,
-    log_potential,
-    marginal_window,
-    marginals,
-    site_atoms,
-    slow_mode_fraction,
-    slow_mode_sites,
-    slow_point,
-    step_gate_atoms,
-)
-from .support import (
-    SiteTable,
-    Support,
-    fixed_point_sites,
-    inside_support,
-    plugin_sites,
-    support_rho,
-    support_values,
-    trace_support,
-)
+from .solution import Estimate, Solution, Status
+from .solve import solve
+from .sweep import QUANTITIES, Sweep, sweep
 
 __all__ = [
     "CompiledCell",
     "GeneratedFunction",
     "compile_cell",
     "generate",
-    "DMFTResult",
-    "solve_dmft",
-    "dmft_sites",
-    "dmft_site_table",
-    "AnnealedResult",
-    "solve_annealed",
-    "FourierDMFTResult",
-    "gaussian_closure",
-    "rate_potential_solution",
-    "solve_dmft_fourier",
-    "DMFTLyapunovResult",
-    "dmft_lyapunov",
-    "PencilSites",
-    "ResolventResult",
-    "fixed_point_pencil_sites",
-    "plugin_pencil_sites",
-    "resolvent",
-    "resolvent_grid",
-    "density",
-    "count_inside",
-    "count_annulus",
-    "Atom",
-    "accumulation_law",
-    "edge_gap",
-    "log_potential",
-    "marginal_window",
-    "marginals",
-    "site_atoms",
-    "slow_mode_fraction",
-    "slow_mode_sites",
-    "slow_point",
-    "step_gate_atoms",
-    "MeanFieldResult",
-    "MeanFieldSolution",
-    "solve_mean_field",
-    "continue_mean_field",
-    "mean_field_map",
-    "Rule",
-    "node_rule",
-    "sample_rule",
-    "standard_rule",
-    "tensor_rule",
-    "SiteTable",
-    "Support",
-    "fixed_point_sites",
-    "plugin_sites",
-    "support_values",
-    "support_rho",
-    "inside_support",
-    "trace_support",
+    "problems",
+    "solvers",
+    "solve",
+    "Solution",
+    "Status",
+    "Estimate",
+    "spectrum",
+    "quadrature",
+    "sweep",
+    "Sweep",
+    "QUANTITIES",
 ]

@@ -13,6 +13,7 @@ functions, so nothing a cell file says can name a Python object to run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -26,6 +27,7 @@ from ..theory.derive import (
     mean_field_equations,
     support_matrix,
 )
+from ..theory.gates import gates
 from ..theory.spec import Cell
 
 __all__ = ["GeneratedFunction", "generate", "CompiledCell", "compile_cell"]
@@ -55,7 +57,7 @@ class GeneratedFunction:
     name: str
     arguments: tuple
     expressions: tuple
-    function: object
+    function: Callable
 
     def __call__(self, values) -> list:
         try:
@@ -63,17 +65,20 @@ class GeneratedFunction:
             # downstream) instead of Python's OverflowError.
             args = [np.asarray(values[a], dtype=float) for a in self.arguments]
         except KeyError as missing:
-            raise KeyError(
-                f"{self.name} needs a value for {missing}; arguments: {', '.join(self.arguments)}"
-            ) from None
+            raise KeyError(f"{self.name} needs a value for {missing}; arguments: {', '.join(self.arguments)}") from None
         with np.errstate(all="ignore"):
             outputs = self.function(*args)
         outputs = [np.asarray(o, dtype=float) for o in outputs]
         shape = np.broadcast_shapes(*(np.shape(a) for a in args), *(o.shape for o in outputs))
         return [np.broadcast_to(o, shape) for o in outputs]
 
-    @property
-    def __doc__(self):  # noqa: D105 - generated documentation
+    def __post_init__(self):
+        # The instance documents itself (help(), IPython's ``?``); the class
+        # keeps its own docstring.
+        object.__setattr__(self, "__doc__", self.describe())
+
+    def describe(self) -> str:
+        """The generated function's signature and the expressions it returns."""
         lines = [f"{self.name}({', '.join(self.arguments)})", "", "Returns, in order:"]
         lines += [f"  [{k}] {e}" for k, e in enumerate(self.expressions)]
         return "\n".join(lines)
@@ -161,6 +166,18 @@ class CompiledCell:
     support_nodes : tuple
         (outer, inner): at a fixed point, the nodes ``D(lam)`` depends on and
         the remaining nodes the coefficients depend on.
+    pencil_nodes : tuple
+        The nodes the pencil ``(A, B, C, E)`` depends on at a fixed point
+        (every node when a state has no closed form).
+    couplings : tuple
+        The coupling names, in node order (``couplings[a]`` drives ``nodes[a]``).
+    definitions : GeneratedFunction or None
+        Every intermediate definition (gates, candidates), expanded, as
+        functions of states, nodes and parameters.
+    definition_names : tuple
+        Their names, in declaration order.
+    gate_names : tuple
+        The definitions that are sigmoid gates of the update rule.
     moment_plan : MomentPlan or None
         Term-by-term integration of the support moments at a fixed point;
         None when a state has no closed form.
@@ -177,7 +194,7 @@ class CompiledCell:
     arguments: GeneratedFunction
     update: GeneratedFunction
     pencil: GeneratedFunction
-    fixed_state: object
+    fixed_state: GeneratedFunction | None
     solved_states: tuple
     numeric_states: tuple
     residual: GeneratedFunction
@@ -185,8 +202,42 @@ class CompiledCell:
     integral_of: tuple
     support: GeneratedFunction
     support_nodes: tuple
-    moment_plan: object
+    pencil_nodes: tuple
+    moment_plan: MomentPlan | None
     features: dict
+    couplings: tuple
+    definitions: GeneratedFunction | None
+    definition_names: tuple
+    gate_names: tuple
+
+    def node_keyed(self, q: dict, what: str = "q") -> dict:
+        """Order parameters keyed by coupling (``J_z``) re-keyed by node (``eta_z``).
+
+        Raises :class:`~gatefield.errors.GatefieldError` naming the keys when
+        one is missing or names a node instead of a coupling.
+        """
+        from ..errors import GatefieldError
+
+        nodes_given = [k for k in q if k in self.nodes and k not in self.couplings]
+        if nodes_given:
+            raise GatefieldError(
+                f"{what} is keyed by coupling name ({', '.join(self.couplings)}), not by node "
+                f"({nodes_given[0]}); use {self.couplings[self.nodes.index(nodes_given[0])]!r}"
+            )
+        unknown = [k for k in q if k not in self.couplings]
+        if unknown:
+            raise GatefieldError(
+                f"{what} names {unknown[0]!r}, which is not a coupling of cell '{self.cell.name}' "
+                f"(its couplings: {', '.join(self.couplings)})"
+            )
+        missing = [c for c in self.couplings if c not in q]
+        if missing:
+            raise GatefieldError(f"{what} needs a value for every coupling; missing {', '.join(missing)}")
+        return {n: q[c] for n, c in zip(self.nodes, self.couplings)}
+
+    def coupling_keyed(self, q: dict) -> dict:
+        """Node-keyed values (internal) re-keyed by coupling name."""
+        return {c: q[n] for n, c in zip(self.nodes, self.couplings)}
 
 
 def _features(exprs, nodes, params):
@@ -288,7 +339,7 @@ def compile_cell(cell: Cell) -> CompiledCell:
             seen[integrand] = len(integrals)
             if fp.numeric:
                 # States found numerically may depend on every node: no factoring.
-                groups = ((tuple(n.name for n in nodes), generate("integrand", [integrand], everything)),)
+                groups: tuple = ((tuple(n.name for n in nodes), generate("integrand", [integrand], everything)),)
             else:
                 groups = tuple(
                     (tuple(n.name for n in deps), generate("integrand", [factor], deps + params))
@@ -311,7 +362,19 @@ def compile_cell(cell: Cell) -> CompiledCell:
         T_fp = [[[fp.substitute(t) for t in sm.T[a][b]] for b in range(K)] for a in range(K)]
         plan = _moment_plan(T_fp, m, K, nodes, params)
 
+    if fp.numeric:
+        pencil_nodes = tuple(nodes)
+    else:
+        entries = [fp.substitute(e) for M in (pen.A, pen.B, pen.C, pen.E) for e in M]
+        pencil_nodes = tuple(n for n in nodes if any(e.has(n) for e in entries))
     feature_exprs = list(mf.integrands) + at_fp_D + at_fp_T
+    expanded, subs = [], {}
+    for symbol, expr in cell.definitions:
+        value = expr.xreplace(subs)
+        subs[symbol] = value
+        expanded.append(value)
+    definitions = generate("definitions", expanded, everything) if expanded else None
+    gate_names = {g.name for g in gates(cell)}
     return CompiledCell(
         cell=cell,
         states=tuple(s.name for s in states),
@@ -328,6 +391,11 @@ def compile_cell(cell: Cell) -> CompiledCell:
         integral_of=tuple(integral_of),
         support=support,
         support_nodes=(tuple(n.name for n in outer), tuple(n.name for n in inner)),
+        pencil_nodes=tuple(n.name for n in pencil_nodes),
         moment_plan=plan,
         features=_features(feature_exprs, nodes, params),
+        couplings=tuple(c.matrix for c in cell.couplings),
+        definitions=definitions,
+        definition_names=tuple(str(sym) for sym, _ in cell.definitions),
+        gate_names=tuple(name for name in (str(sym) for sym, _ in cell.definitions) if name in gate_names),
     )

@@ -1,22 +1,24 @@
 """Sweeps of mean-field and spectral quantities over one or two parameters.
 
-Each grid point solves the mean-field equations, seeded with the solutions of
-its neighbour (continuation along the first parameter, and along the second
-from the row before), picks one solution and computes the support of its
-Jacobian's spectrum.
+Each grid point solves the mean-field equations, seeded with the roots of its
+neighbour (continuation along the first parameter, and along the second from
+the row before), picks one root and computes the spectral quantities of its
+site distribution.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..errors import GatefieldError
 from ..theory.spec import Cell
-from .codegen import compile_cell
-from .meanfield import solve_mean_field
-from .spectral import edge_gap, site_atoms, slow_mode_fraction, slow_mode_sites, slow_point, step_gate_atoms
+from .problems import MeanField
+from .solve import solve
+from .solvers.roots import AllRoots, starts_from
+from .spectrum import edge_gap, from_fixed_point, site_atoms, slow_mode_fraction, slow_mode_rule, slow_point
+from .spectrum.atoms import step_gate_atoms
 
 __all__ = ["QUANTITIES", "Sweep", "sweep"]
 
@@ -73,15 +75,17 @@ class Sweep:
 
 
 def _pick(result, choice):
-    """The solution a sweep reports: the stable one of largest q, else the
-    one of largest q ("auto"), or always the largest ("last")."""
-    if not result.solutions:
+    """The site distribution a sweep reports: the stable root of largest q,
+    else the root of largest q ("auto"), or always the largest ("last")."""
+    n = len(result.roots)
+    if n == 0:
         return None
     if choice == "auto":
-        stable = [s for s in result.solutions if s.stable]
-        if stable:
-            return stable[-1]
-    return result.solutions[-1]
+        for k in range(n - 1, -1, -1):
+            sites = from_fixed_point(result, solution=k)
+            if sites.support.stable:
+                return sites
+    return from_fixed_point(result, solution=n - 1)
 
 
 def sweep(
@@ -109,6 +113,8 @@ def sweep(
     delta : float
         Radius about the slow point for "slow_fraction".
     """
+    if not isinstance(cell, Cell):
+        raise GatefieldError(f"sweep needs a Cell, got {type(cell).__name__}")
     unknown = [q for q in quantities if q not in QUANTITIES]
     if unknown:
         raise GatefieldError(f"unknown quantity '{unknown[0]}'; choose from {', '.join(QUANTITIES)}")
@@ -122,29 +128,26 @@ def sweep(
     axes = tuple(np.asarray(vary[n], dtype=float) for n in names)
     base = dict(parameters or {})
     cell.resolve({**base, **{n: float(a[0]) for n, a in zip(names, axes)}})  # names checked here
-    compiled = compile_cell(cell)
-    representative = [
-        cell.couplings[compiled.integral_of.index(j)].matrix for j in range(len(compiled.integrals))
-    ]
+    solver = AllRoots(q_max=q_max)
     shape = tuple(len(a) for a in axes)
     out = {q: np.full(shape, np.nan) for q in quantities}
     total, done = int(np.prod(shape)), 0
     rows = axes[1] if len(axes) == 2 else [None]
-    row_starts: list = []
+    row_starts: tuple = ()
     for j, second in enumerate(rows):
-        starts = list(row_starts)
+        starts = row_starts
         for i, first in enumerate(axes[0]):
             params = {**base, names[0]: float(first)}
             if second is not None:
                 params[names[1]] = float(second)
-            result = solve_mean_field(cell, params, q_max=q_max, starts=starts, raise_on_failure=False)
-            starts = [np.array([s.order_parameters[c] for c in representative]) for s in result.solutions]
+            result = solve(MeanField(cell, params), replace(solver, starts=starts), throw=False)
+            starts = starts_from(result)
             if i == 0:
                 row_starts = starts
             index = (i, j) if second is not None else (i,)
             chosen = _pick(result, choice)
             if chosen is not None:
-                record = _record(cell, compiled, result.parameters, result, chosen, delta)
+                record = _record(chosen, result, delta)
                 for q in quantities:
                     out[q][index] = record[q]()
             elif "solutions" in quantities:
@@ -155,30 +158,23 @@ def sweep(
     return Sweep(cell.name, names, axes, out, choice)
 
 
-def _record(cell, compiled, values, result, chosen, delta) -> dict:
-    """Each quantity as a function, so that only the ones asked for are computed
-    (the pencil sites, for the counts, only once)."""
-    support = chosen.support
-    cache: dict = {}
-
-    def sites():
-        if "sites" not in cache:
-            cache["sites"] = slow_mode_sites(cell, compiled, values, chosen.node_variances)
-        return cache["sites"]
+def _record(sites, result, delta) -> dict:
+    """Each quantity as a function, so that only the ones asked for are computed."""
+    support = sites.support
+    slow = slow_point(sites.time)
 
     def limit_atom_weight():
-        atoms = step_gate_atoms(cell, values, chosen.node_variances)
-        return sum(a.weight for a in atoms if abs(a.location - slow_point(cell.time)) < 1e-9)
+        return sum(a.weight for a in step_gate_atoms(sites) if abs(a.location - slow) < 1e-9)
 
     return {
         "spectral_radius": lambda: support.spectral_radius,
         "rightmost_real": lambda: support.rightmost_real,
-        "stable": lambda: float(chosen.stable),
-        "q_total": lambda: chosen.total,
-        "solutions": lambda: float(len(result.solutions)),
+        "stable": lambda: float(support.stable),
+        "q_total": lambda: float(sum(sites.order_parameters.values())),
+        "solutions": lambda: float(len(result.roots)),
         "unit_radius": lambda: support.unit_radius,
-        "edge_gap": lambda: edge_gap(support, cell.time),
-        "slow_fraction": lambda: float(slow_mode_fraction(sites(), cell.time, [delta])[0]),
-        "atom_weight": lambda: float(sum(a.weight for a in site_atoms(sites()))),
+        "edge_gap": lambda: edge_gap(support),
+        "slow_fraction": lambda: float(slow_mode_fraction(sites, [delta])[0]),
+        "atom_weight": lambda: float(sum(a.weight for a in site_atoms(slow_mode_rule(sites)))),
         "limit_atom_weight": limit_atom_weight,
     }

@@ -13,7 +13,6 @@ from .derive import (
     support_matrix,
 )
 from .functions import FUNCTIONS, relu, sigmoid, softplus
-from .latex import cell_latex, compile_latex, latex_document
 from .spec import Cell, CellBuilder, Coupling
 
 __all__ = [
@@ -34,7 +33,4 @@ __all__ = [
     "jacobian_pencil",
     "support_matrix",
     "order_parameter",
-    "cell_latex",
-    "latex_document",
-    "compile_latex",
 ]

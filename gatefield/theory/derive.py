@@ -2,7 +2,7 @@
 
 Each function takes a :class:`~gatefield.theory.spec.Cell` and returns a small
 frozen result; results are cached per cell, so nothing is re-derived inside a
-loop. The mathematics is THEORY.md sections 2-4.
+loop. The mathematics is docs/theory/2-mean-field.md to 4-support.md.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def fixed_point(cell: Cell) -> FixedPoint:
     equations with fewest unsolved states), solve it, substitute. GRU:
     ``z (h_tilde - h) = 0`` gives ``h = h_tilde`` since the update gate is
     positive; LSTM: ``c = i g / (1 - f)`` then ``h = o tanh(c)``
-    (THEORY.md section 2). States left over are solved numerically.
+    (docs/theory/2-mean-field.md). States left over are solved numerically.
     """
     if cell.time == "discrete":
         residuals = [F - s for s, F in zip(cell.states, cell.updates)]
@@ -146,8 +146,8 @@ class MeanFieldEquations:
     """Fixed-point mean-field equations ``q_a = E_eta[v_a(s*(eta), eta)^2]``.
 
     Form: ``q = Phi(q)``, K equations in the K order parameters ``q_a``,
-    with ``eta_b ~ N(0, q_b)`` independent (THEORY.md section 2). Solved for
-    ``q`` by :func:`gatefield.numerics.solve_mean_field`.
+    with ``eta_b ~ N(0, q_b)`` independent (docs/theory/2-mean-field.md). Solved for
+    ``q`` by :class:`gatefield.numerics.solvers.AllRoots` (``gatefield.solve(MeanField(cell))``).
 
     Attributes
     ----------
@@ -186,7 +186,7 @@ def mean_field_equations(cell: Cell) -> MeanFieldEquations:
 
 @dataclass(frozen=True)
 class Pencil:
-    """Per-unit coefficients of the linearized dynamics (THEORY.md section 3).
+    """Per-unit coefficients of the linearized dynamics (docs/theory/3-pencil.md).
 
     Form::
 
@@ -227,7 +227,7 @@ def jacobian_pencil(cell: Cell) -> Pencil:
 
 @dataclass(frozen=True)
 class SupportMatrix:
-    """The support condition of the Jacobian's spectrum (THEORY.md section 4).
+    """The support condition of the Jacobian's spectrum (docs/theory/4-support.md).
 
     Form::
 
@@ -279,10 +279,7 @@ def support_matrix(cell: Cell) -> SupportMatrix:
     adj = shifted.adjugate(method="berkowitz")
     D = _lam_coefficients(det, m)
     T = tuple(
-        tuple(
-            _lam_coefficients((pen.C[a, :] * adj * pen.B[:, b])[0, 0] + pen.E[a, b] * det, m)
-            for b in range(K)
-        )
+        tuple(_lam_coefficients((pen.C[a, :] * adj * pen.B[:, b])[0, 0] + pen.E[a, b] * det, m) for b in range(K))
         for a in range(K)
     )
     entry = sympy.Matrix(K, K, lambda a, b: (pen.C[a, :] * adj * pen.B[:, b])[0, 0] / det + pen.E[a, b])

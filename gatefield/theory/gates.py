@@ -1,4 +1,4 @@
-"""Gates that freeze units, found from the cell (THEORY.md section 4, atoms).
+"""Gates that freeze units, found from the cell (docs/theory/4-support.md#atoms).
 
 A gate that is exactly closed (or exactly open) can cut a unit's update off
 from every node input. Those state components then have constant rows in the
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sympy
@@ -125,9 +126,7 @@ def _frozen_states(cell: Cell, updates: list) -> list:
     # Substituting 0 or 1 for a gate cancels the terms it multiplies
     # automatically (0 * x -> 0), so a node that is still present almost
     # always matters; its derivative decides.
-    frozen = [
-        s for s, F in zip(cell.states, updates) if all(sympy.diff(F, n) == 0 for n in cell.nodes if F.has(n))
-    ]
+    frozen = [s for s, F in zip(cell.states, updates) if all(sympy.diff(F, n) == 0 for n in cell.nodes if F.has(n))]
     changed = True
     while changed:
         changed = False
@@ -152,7 +151,7 @@ def frozen_blocks(cell: Cell) -> tuple:
     if not found:
         return ()
     if len(found) <= MAX_EXHAUSTIVE:
-        choices = itertools.product((None, 0, 1), repeat=len(found))
+        choices: Iterable = itertools.product((None, 0, 1), repeat=len(found))
     else:
         choices = (
             c
@@ -171,10 +170,7 @@ def frozen_blocks(cell: Cell) -> tuple:
         frozen = _frozen_states(cell, updates)
         if not frozen:
             continue
-        if any(
-            set(b.positions.items()) <= set(positions.items()) and set(frozen) <= set(b.states)
-            for b in blocks
-        ):
+        if any(set(b.positions.items()) <= set(positions.items()) and set(frozen) <= set(b.states) for b in blocks):
             continue
         index = [cell.states.index(s) for s in frozen]
         jac = sympy.Matrix([[sympy.diff(updates[i], cell.states[j]) for j in index] for i in index])
@@ -204,15 +200,11 @@ def binary_states(cell: Cell) -> tuple:
     """
     found = gates(cell)
     if len(found) > MAX_BINARY:
-        raise ValueError(
-            f"the cell has {len(found)} gates; binary positions are enumerated for at most {MAX_BINARY}"
-        )
+        raise ValueError(f"the cell has {len(found)} gates; binary positions are enumerated for at most {MAX_BINARY}")
     out = []
     for choice in itertools.product((0, 1), repeat=len(found)):
         positions = {g.name: v for g, v in zip(found, choice)}
-        updates = [
-            F.xreplace({g.expression: sympy.Integer(v) for g, v in zip(found, choice)}) for F in cell.updates
-        ]
+        updates = [F.xreplace({g.expression: sympy.Integer(v) for g, v in zip(found, choice)}) for F in cell.updates]
         frozen = _frozen_states(cell, updates)
         eigenvalues = []
         if frozen:

@@ -5,21 +5,21 @@ through K random matrices ``J_a`` (entries iid N(0, 1/N)). Each matrix appears
 in exactly one product node ``eta_a = J_a v_a`` where ``v_a`` is an elementwise
 expression of the unit's state and of earlier nodes. The update rule is
 ``s_next = F(s, eta)`` (discrete time) or ``ds/dt = F(s, eta)`` (continuous
-time). See THEORY.md section 1.
+time). See docs/theory/1-model.md.
 
 Cells are built with :class:`CellBuilder` (the Python API) or parsed from a
-TOML file (:mod:`gatefield.theory.parser`), which uses the same builder.
+TOML file (:mod:`gatefield.io.cellfile`), which uses the same builder.
 """
 
 from __future__ import annotations
 
 import keyword
-import math
 import re
 from dataclasses import dataclass
 
 import sympy
 
+from .. import _checks
 from ..errors import SpecError
 from .functions import FUNCTIONS
 
@@ -56,19 +56,6 @@ def node_name(coupling: str) -> str:
     if coupling.startswith("J_"):
         return "eta_" + coupling[2:]
     return "eta_" + coupling
-
-
-def finite_number(value, what: str) -> float:
-    """``value`` as a finite float, or a SpecError naming ``what``."""
-    if isinstance(value, bool):
-        raise SpecError(f"{what} must be a number, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise SpecError(f"{what} must be a finite number, got {value!r}") from None
-    if not math.isfinite(number):
-        raise SpecError(f"{what} must be finite, got {value!r}")
-    return number
 
 
 def real_symbol(name: str) -> sympy.Symbol:
@@ -169,7 +156,7 @@ class Cell:
             if key not in values:
                 known = ", ".join(values) or "none"
                 raise SpecError(f"cell '{self.name}' has no parameter '{key}'; its parameters are: {known}")
-            values[key] = finite_number(value, f"parameter '{key}'")
+            values[key] = _checks.number(value, f"parameter '{key}'", SpecError)
         return values
 
     def with_defaults(self, **values) -> Cell:
@@ -245,8 +232,7 @@ class CellBuilder:
             raise SpecError(f"{where}: the name '{name}' is reserved; choose another name")
         if name in self._names:
             raise SpecError(
-                f"{where}: '{name}' is already declared as a {self._names[name]}; "
-                "each name may be declared once"
+                f"{where}: '{name}' is already declared as a {self._names[name]}; each name may be declared once"
             )
         self._names[name] = kind
 
@@ -260,7 +246,7 @@ class CellBuilder:
     def parameter(self, name: str, default: float) -> sympy.Symbol:
         """Declare a parameter with its default value; returns its symbol."""
         self._claim(name, "parameter", f"parameter '{name}'")
-        value = finite_number(default, f"parameter '{name}': the default")
+        value = _checks.number(default, f"parameter '{name}': the default", SpecError)
         sym = real_symbol(name)
         self._params.append((sym, value))
         return sym
@@ -268,7 +254,7 @@ class CellBuilder:
     def couple(self, matrix: str, argument, where: str | None = None) -> sympy.Symbol:
         """Declare the product node ``matrix @ argument``; returns the node symbol.
 
-        Each matrix may be used once (THEORY.md section 1).
+        Each matrix may be used once (docs/theory/1-model.md).
         """
         where = where or f"coupling '{matrix}'"
         if matrix in self._names and self._names[matrix] == "coupling":
@@ -320,16 +306,14 @@ class CellBuilder:
             kind = self._names.get(sym.name)
             if kind is None:
                 raise SpecError(
-                    f"{where}: '{sym.name}' is not defined above this line; declare it "
-                    "or define it before it is used"
+                    f"{where}: '{sym.name}' is not defined above this line; declare it or define it before it is used"
                 )
             if kind == "coupling":
                 raise SpecError(f"{where}: the coupling '{sym.name}' may only appear as '{sym.name} @ (...)'")
         for fn in expression.atoms(sympy.Function):
             if type(fn) not in FUNCTIONS.values() and not isinstance(fn, sympy.Heaviside):
                 raise SpecError(
-                    f"{where}: function '{type(fn).__name__}' is not supported; use one "
-                    f"of {', '.join(FUNCTIONS)}"
+                    f"{where}: function '{type(fn).__name__}' is not supported; use one of {', '.join(FUNCTIONS)}"
                 )
         # Make every symbol real so derivatives of abs/sqrt stay real.
         return expression.xreplace({s: real_symbol(s.name) for s in expression.free_symbols})

@@ -1,89 +1,41 @@
-"""Validation: finite-N simulation of the same spec, comparisons, reports (no SymPy here)."""
+"""Validation: theory against finite-N simulation of the same cell (no SymPy here).
 
-from .compare import (
-    ROUTES,
-    Check,
-    SpectrumComparison,
-    ValidationReport,
-    fixed_point_spectrum,
-    plugin_spectrum,
-    validate,
-)
+- :func:`validate`: mean field and spectrum against networks relaxed to a
+  fixed point, or the plug-in route for time-dependent states;
+- :func:`validate_dynamics`: the DMFT against simulated trajectories;
+- :func:`sites_for_route`, :func:`finite_n_spectrum`: site distributions by
+  route name and the finite-N spectra to hold them against;
+- :mod:`.tolerances`: every tolerance formula; :mod:`.claims` and
+  :func:`make_figure`: the founding papers' claims as figures.
+"""
+
+from .checks import Check, Report
+from .claims import FIGURES, Figure, Panel
 from .dynamics import DynamicsReport, SimulatedDynamics, simulate_dynamics, validate_dynamics
-from .lyapunov import (
-    FiniteSizeScan,
-    LyapunovResult,
-    finite_size_fit,
-    lyapunov,
-    lyapunov_scan,
-    tangent_product,
-)
-from .report import plot_correlations, plot_density, plot_spectrum, plot_sweep, write_report
-from .simulate import (
-    FixedPointResult,
-    Network,
-    find_fixed_point,
-    initial_state,
-    jacobian,
-    make_network,
-    nodes,
-    rhs,
-    run_to_steady_state,
-    step,
-    trajectory,
-)
-from .spectra import (
-    SPECTRAL_ROUTES,
-    FiniteSpectrum,
-    RouteSites,
-    binomial_error,
-    finite_n_spectrum,
-    fraction_in_disc,
-    route_sites,
-)
-from .untied import UntiedResult, simulate_untied
+from .report import SpectrumComparison, ValidationReport, compare_snapshot, population_q, validate
+from .runner import figure_table, make_figure
+from .spectra import FiniteSpectrum, eigenvalues, finite_n_spectrum, fraction_in_disc, sites_for_route
 
 __all__ = [
-    "ROUTES",
     "Check",
-    "SpectrumComparison",
-    "ValidationReport",
-    "fixed_point_spectrum",
-    "plugin_spectrum",
+    "Report",
     "validate",
-    "plot_correlations",
-    "plot_density",
-    "plot_spectrum",
-    "plot_sweep",
-    "write_report",
-    "FixedPointResult",
-    "Network",
-    "find_fixed_point",
-    "initial_state",
-    "jacobian",
-    "make_network",
-    "nodes",
-    "rhs",
-    "run_to_steady_state",
-    "step",
-    "trajectory",
-    "SPECTRAL_ROUTES",
-    "FiniteSpectrum",
-    "RouteSites",
-    "binomial_error",
-    "finite_n_spectrum",
-    "fraction_in_disc",
-    "route_sites",
+    "ValidationReport",
+    "SpectrumComparison",
+    "compare_snapshot",
+    "population_q",
+    "validate_dynamics",
+    "simulate_dynamics",
     "DynamicsReport",
     "SimulatedDynamics",
-    "simulate_dynamics",
-    "validate_dynamics",
-    "LyapunovResult",
-    "lyapunov",
-    "tangent_product",
-    "FiniteSizeScan",
-    "finite_size_fit",
-    "lyapunov_scan",
-    "UntiedResult",
-    "simulate_untied",
+    "sites_for_route",
+    "finite_n_spectrum",
+    "FiniteSpectrum",
+    "fraction_in_disc",
+    "eigenvalues",
+    "FIGURES",
+    "Figure",
+    "Panel",
+    "make_figure",
+    "figure_table",
 ]

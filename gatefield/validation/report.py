@@ -1,165 +1,192 @@
-"""Reports: JSON and figures of theory against simulation."""
+"""Theory against finite-N simulation of the same cell: :func:`validate`.
+
+If the mean-field equations have a stable solution, networks are relaxed to
+a fixed point and compared with it on the fixed-point route (theory alone);
+otherwise a time-dependent state is expected and each network's snapshot is
+compared with the prediction from that snapshot (the plug-in route, labelled
+as such). The checks and their tolerances (:mod:`.tolerances`):
+
+- order parameters ``q_a`` against the population averages ``<v_a^2>``;
+- the share of Jacobian eigenvalues outside the predicted support;
+- the spectral radius against the largest ``|eigenvalue|``, within the edge
+  scale;
+- stability: the simulation relaxes to a fixed point iff theory says the
+  fixed point is stable.
+"""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from dataclasses import dataclass, field
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from .. import _checks
+from .._json import encode
+from ..numerics.problems import MeanField
+from ..numerics.solve import solve
+from ..numerics.spectrum import Support, from_fixed_point, from_snapshot, inside_support
+from ..simulate import find_fixed_point, initial_state, make_network, nodes, snapshot
+from ..theory.spec import Cell
+from .checks import Check, Report
+from .spectra import eigenvalues
+from .tolerances import edge_tolerance, outside_tolerance, q_tolerance
 
-from .compare import ValidationReport  # noqa: E402
-
-__all__ = ["plot_correlations", "plot_density", "plot_spectrum", "plot_sweep", "write_report"]
+__all__ = ["SpectrumComparison", "ValidationReport", "validate", "population_q"]
 
 
-def plot_spectrum(path, support, eigenvalues=None, time="discrete", title="", route="fixed-point"):
-    """Eigenvalues over the predicted support boundary; saves a PNG/PDF.
+@dataclass(frozen=True)
+class SpectrumComparison:
+    """Eigenvalues of one network's Jacobian against a predicted support."""
 
-    The slow point (1 in discrete time, 0 in continuous time) and the
-    stability boundary (unit circle / imaginary axis) are drawn for reference.
+    route: str
+    support: Support
+    eigenvalues: np.ndarray
+    outside_fraction: float
+    order_parameters: dict = field(default_factory=dict)
+
+    @property
+    def max_abs(self) -> float:
+        return float(np.max(np.abs(self.eigenvalues)))
+
+
+def population_q(net, state) -> dict:
+    """``<v_a^2>`` over units by coupling: the simulated order parameters."""
+    env = dict(net.parameters)
+    env.update(zip(net.compiled.states, state))
+    env.update(zip(net.compiled.nodes, nodes(net, state)))
+    v = net.compiled.arguments(env)
+    return {c: float(np.mean(np.asarray(v[k]) ** 2)) for k, c in enumerate(net.compiled.couplings)}
+
+
+def compare_snapshot(cell, parameters, N: int, seed: int) -> SpectrumComparison:
+    """The plug-in route for one network: its eigenvalues against the support
+    predicted from its own snapshot."""
+    snap = snapshot(cell, parameters, N, seed)
+    sites = from_snapshot(snap)
+    eig = eigenvalues(snap.network, snap.state)
+    outside = float(np.mean(~inside_support(sites, eig)))
+    return SpectrumComparison("plug-in", sites.support, eig, outside, dict(sites.order_parameters))
+
+
+@dataclass(frozen=True)
+class ValidationReport(Report):
+    """Theory against simulation for one cell and parameter set."""
+
+    cell: str
+    parameters: dict
+    N: int
+    seeds: int
+    regime: str
+    route: str
+    checks: tuple
+    solutions: list
+    spectra: tuple = field(repr=False)
+
+    def to_json(self) -> dict:
+        return {
+            "cell": self.cell,
+            "parameters": self.parameters,
+            "N": self.N,
+            "seeds": self.seeds,
+            "regime": self.regime,
+            "route": self.route,
+            "passed": self.passed,
+            "checks": [c.to_json() for c in self.checks],
+            "mean_field_solutions": encode(self.solutions),
+            "support": self.spectra[0].support.to_json() if self.spectra else None,
+        }
+
+
+def _spectrum_checks(spectra, N, label) -> list:
+    outside = [s.outside_fraction for s in spectra]
+    tol = outside_tolerance(N)
+    radius = spectra[0].support.spectral_radius
+    measured = float(np.mean([s.max_abs for s in spectra]))
+    edge = edge_tolerance(radius, N)
+    return [
+        Check(
+            f"fraction of eigenvalues outside the support ({label})",
+            0.0,
+            float(np.mean(outside)),
+            tol,
+            bool(max(outside) <= tol),
+            "mean over seeds; pass requires every seed within tolerance",
+        ),
+        Check(f"spectral radius ({label})", radius, measured, edge, bool(abs(measured - radius) <= edge)),
+    ]
+
+
+def validate(
+    cell: Cell,
+    parameters: dict | None = None,
+    N: int = 1000,
+    seeds: int = 3,
+    eigen_seeds: int | None = None,
+    progress=None,
+) -> ValidationReport:
+    """Check every prediction for ``cell`` against simulations over ``seeds``
+    coupling draws (eigenvalues for the first ``eigen_seeds``, default all).
+
+    Notes
+    -----
+    With a stable mean-field solution, each network is relaxed to a fixed
+    point from a random state (seed-separated from the couplings) and
+    compared with the stable solution of largest ``q``; otherwise the
+    plug-in route is used.
     """
-    fig, ax = plt.subplots(figsize=(5.2, 5.0))
-    if eigenvalues is not None and len(eigenvalues):
-        ax.plot(
-            eigenvalues.real,
-            eigenvalues.imag,
-            ".",
-            ms=2.0,
-            color="0.35",
-            alpha=0.6,
-            label=f"finite N ({len(eigenvalues)} eigenvalues)",
-        )
-    label = "predicted support" + (" (plug-in)" if route == "plug-in" else "")
-    for k, curve in enumerate(support.components):
-        ax.plot(curve.real, curve.imag, "-", color="C3", lw=1.4, label=None if k else label)
-    if time == "discrete":
-        t = np.linspace(0, 2 * np.pi, 400)
-        ax.plot(np.cos(t), np.sin(t), "--", color="C0", lw=0.8, label="|lambda| = 1")
-        slow = 1.0
+    N = _checks.count(N, "N", 2)
+    seeds = _checks.count(seeds, "--seeds", 1)
+    eigen_seeds = seeds if eigen_seeds is None else min(_checks.count(eigen_seeds, "eigen_seeds", 0), seeds)
+    result = solve(MeanField(cell, parameters), throw=False)
+    values = result.parameters
+    every = [from_fixed_point(result, solution=k) for k in range(len(result.roots))]
+    stable = [k for k, sites in enumerate(every) if sites.support.stable]
+    solutions = [
+        {
+            "order_parameters": r.order_parameters,
+            "residual": r.residual,
+            "quadrature_error": r.quadrature_error,
+            "stable": s.support.stable,
+            "spectral_radius": s.support.spectral_radius,
+            "rightmost_real": s.support.rightmost_real,
+        }
+        for r, s in zip(result.roots, every)
+    ]
+    checks: list = []
+    spectra: list = []
+    tick = progress or (lambda *a: None)
+    if stable:
+        index = stable[-1]
+        sites = every[index]
+        sim_q, converged = [], 0
+        for seed in range(seeds):
+            net = make_network(cell, N, seed, values)
+            fp = find_fixed_point(net, initial_state(net, seed))
+            tick(seed + 1, seeds)
+            if not fp.converged:
+                continue
+            converged += 1
+            sim_q.append(population_q(net, fp.state))
+            if len(spectra) < eigen_seeds:
+                eig = eigenvalues(net, fp.state)
+                outside = float(np.mean(~inside_support(sites, eig)))
+                spectra.append(SpectrumComparison("fixed-point", sites.support, eig, outside, sim_q[-1]))
+        checks.append(Check("stable: seeds relaxed to a fixed point", 1.0, converged / seeds, 0.0, converged == seeds))
+        for name, q in sites.order_parameters.items():
+            if not sim_q:
+                break
+            measured = np.array([s[name] for s in sim_q])
+            tol, note = q_tolerance(q, measured, N)
+            mean = float(np.mean(measured))
+            checks.append(Check(f"q[{name}]", q, mean, tol, bool(abs(mean - q) <= tol), note))
+        if spectra:
+            checks += _spectrum_checks(spectra, N, "fixed-point")
+        regime, route = f"fixed point (solution {index})", "fixed-point"
     else:
-        ax.axvline(0.0, ls="--", color="C0", lw=0.8, label="Re lambda = 0")
-        slow = 0.0
-    ax.plot([slow], [0.0], "x", color="C2", ms=8, mew=2, label="slow point")
-    ax.set_xlabel("Re lambda")
-    ax.set_ylabel("Im lambda")
-    ax.set_aspect("equal", adjustable="datalim")
-    ax.legend(loc="best", fontsize=7, framealpha=0.85)
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
-    return Path(path)
-
-
-def plot_density(path, x, y, rho, support=None, atoms=(), time="discrete", title="", eigenvalues=None):
-    """The predicted density on a grid (log colour scale), with the support's
-    boundary, atoms (marker area by weight) and optional finite-N eigenvalues."""
-    fig, ax = plt.subplots(figsize=(5.6, 4.8))
-    positive = rho[rho > 0]
-    if positive.size:
-        from matplotlib.colors import LogNorm
-
-        norm = LogNorm(vmin=max(positive.min(), positive.max() * 1e-4), vmax=positive.max())
-        mesh = ax.pcolormesh(
-            x, y, np.where(rho > 0, rho, np.nan), shading="nearest", norm=norm, cmap="viridis"
-        )
-        fig.colorbar(mesh, ax=ax, label="eigenvalue density (per unit, per unit area)")
-    if eigenvalues is not None and len(eigenvalues):
-        ax.plot(
-            eigenvalues.real,
-            eigenvalues.imag,
-            ".",
-            ms=1.5,
-            color="w",
-            alpha=0.5,
-            label=f"finite N ({len(eigenvalues)})",
-        )
-    if support is not None:
-        for k, curve in enumerate(support.components):
-            ax.plot(curve.real, curve.imag, "-", color="C3", lw=1.0, label=None if k else "support")
-    for k, atom in enumerate(atoms):
-        ax.plot(
-            [atom.location.real],
-            [atom.location.imag],
-            "o",
-            mfc="none",
-            mec="C1",
-            ms=4 + 30 * atom.weight**0.5,
-            label=None if k else "atoms",
-        )
-    slow = 1.0 if time == "discrete" else 0.0
-    ax.plot([slow], [0.0], "x", color="C2", ms=8, mew=2, label="slow point")
-    ax.set_xlabel("Re lambda")
-    ax.set_ylabel("Im lambda")
-    ax.set_aspect("equal", adjustable="box")
-    ax.set_xlim(x[0], x[-1])
-    ax.set_ylim(y[0], y[-1])
-    ax.legend(loc="best", fontsize=7, framealpha=0.85)
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
-    return Path(path)
-
-
-def plot_correlations(path, results):
-    """DMFT correlation functions ``C_a(tau)``, one line per coupling and start."""
-    fig, ax = plt.subplots(figsize=(5.4, 3.8))
-    for r in results:
-        for name, c in r.correlations.items():
-            ax.plot(r.tau[: len(c)], c, label=f"C[{name}] ({r.start} start)")
-    ax.set_xlabel("lag tau" + (" (steps)" if r.time == "discrete" else ""))
-    ax.set_ylabel("C(tau) = E[v(t) v(t + tau)]")
-    ax.set_title(f"{results[0].cell}: dynamical mean-field theory", fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
-    return Path(path)
-
-
-def plot_sweep(path, result):
-    """One panel per quantity: a curve (one parameter) or a map (two)."""
-    names = list(result.values)
-    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.6), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        values = result.values[name]
-        if len(result.axes) == 1:
-            ax.plot(result.axes[0], values, "o-", ms=3)
-            ax.set_xlabel(result.names[0])
-            ax.set_ylabel(name)
-            if name == "spectral_radius":
-                ax.axhline(1.0, ls="--", color="0.5", lw=0.8)
-        else:
-            x, y = result.axes
-            mesh = ax.pcolormesh(x, y, values.T, shading="nearest")
-            fig.colorbar(mesh, ax=ax, label=name)
-            ax.set_xlabel(result.names[0])
-            ax.set_ylabel(result.names[1])
-        ax.set_title(f"{result.cell}: {name}", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=150)
-    plt.close(fig)
-    return Path(path)
-
-
-def write_report(report: ValidationReport, directory, time: str) -> dict:
-    """Write ``report.json`` and ``spectrum.png`` into ``directory``."""
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    data = report.to_json()
-    (out / "report.json").write_text(json.dumps(data, indent=2) + "\n")
-    files = {"json": str(out / "report.json")}
-    if report.spectra:
-        first = report.spectra[0]
-        title = (
-            f"{report.cell}: {report.regime}\nN = {report.N}, route: {report.route}, "
-            f"{first.outside_fraction:.2%} outside"
-        )
-        plot_spectrum(out / "spectrum.png", first.support, first.eigenvalues, time, title, report.route)
-        files["figure"] = str(out / "spectrum.png")
-    return files
+        for seed in range(eigen_seeds):
+            spectra.append(compare_snapshot(cell, values, N, seed))
+            tick(seed + 1, eigen_seeds)
+        if spectra:
+            checks += _spectrum_checks(spectra, N, "plug-in")
+        regime, route = "time-dependent (no stable mean-field fixed point)", "plug-in"
+    return ValidationReport(cell.name, values, N, seeds, regime, route, tuple(checks), solutions, tuple(spectra))

@@ -1,0 +1,57 @@
+"""The ``gatefield`` command line: a thin layer over the public API.
+
+One module per command, printing only. Every user error prints one line to
+stderr and exits with status 2; progress of long runs goes to stderr, results
+to stdout (or files).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import GatefieldError
+from . import count, density, describe, dmft, figure, meanfield, spectrum, sweep, validate
+from ._common import Parser
+
+__all__ = ["main", "build_parser"]
+
+COMMANDS = (describe, meanfield, spectrum, validate, dmft, sweep, figure, density, count)
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="gatefield",
+        description="Theory of random gated recurrent networks: derive, solve and "
+        "validate mean-field and spectral predictions from a cell spec.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+
+    def command(sub, name, help_text, func):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    for module in COMMANDS:
+        module.add(sub, command)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except GatefieldError as err:
+        print(f"gatefield: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gatefield: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. '| head' closed the pipe: not an error of ours
+        sys.stderr.close()
+        return 0
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

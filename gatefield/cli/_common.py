@@ -1,0 +1,165 @@
+"""What every command shares: the parser, parameter overrides, progress and output."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+from .._json import dumps
+from ..errors import GatefieldError
+
+__all__ = ["Parser", "overrides", "emit_json", "Progress", "at_least", "positive_float", "network_size"]
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit status 2."""
+
+    def error(self, message):
+        where = f"gatefield {self.prog.split()[-1]} --help" if " " in self.prog else "gatefield --help"
+        self.exit(2, f"gatefield: error: {message} (see '{where}')\n")
+
+
+def overrides(pairs) -> dict:
+    """``--set name=value`` pairs as a dict of numbers."""
+    out = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise GatefieldError(f"--set expects name=value, got {pair!r}")
+        try:
+            number = float(value)
+        except ValueError:
+            raise GatefieldError(f"--set {name}: {value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise GatefieldError(f"--set {name}: the value must be finite, got {value}")
+        out[name.strip()] = number
+    return out
+
+
+def emit_json(obj) -> None:
+    """Print ``obj`` as JSON through the package's one encoder (never NaN tokens)."""
+    print(dumps(obj))
+
+
+def say(text: str) -> None:
+    """A progress or status line on stderr."""
+    Progress.end_line()
+    print(text, file=sys.stderr, flush=True)
+
+
+class Progress:
+    """Progress lines on stderr: a bar redrawn in place, or one line per tick.
+
+    Only one redrawn line is open at a time (:meth:`end_line` closes it).
+    """
+
+    _open = False
+
+    def __init__(self, label: str, bar: bool = True, width: int = 30):
+        self.label, self.bar, self.width = label, bar, width
+
+    @classmethod
+    def end_line(cls) -> None:
+        if cls._open:
+            print(file=sys.stderr)
+            cls._open = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.bar:
+            say(f"  {self.label} {done}/{total}")
+            return
+        Progress.end_line()
+        filled = int(self.width * done / max(total, 1))
+        end = "\n" if done >= total else ""
+        print(
+            f"\r  {self.label} [{'#' * filled}{'.' * (self.width - filled)}] {done}/{total}",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
+
+    @classmethod
+    def dmft(cls, info: dict) -> None:
+        """One redrawn stderr line per DMFT iteration: how far from self-consistent."""
+        print(
+            f"\r  dmft iteration {info['iteration']}: change {info['residual']:.2e} "
+            f"(sampling noise {info['noise']:.1e})",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+        cls._open = True
+
+
+def at_least(kind, least, why):
+    """An argparse type: a ``kind`` number >= ``least``; ``why`` explains a miss."""
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
+        if not (math.isfinite(value) and value >= least):
+            raise argparse.ArgumentTypeError(f"{why} and finite, got {text}")
+        return value
+
+    return parse
+
+
+positive_float = at_least(float, 1e-300, "must be positive")
+positive_int = at_least(int, 1, "must be positive")
+network_size = at_least(int, 2, "a network needs at least 2 units")
+nonnegative_int = at_least(int, 0, "must be >= 0")
+
+
+def cell_arg(p) -> None:
+    p.add_argument("cell", metavar="CELL", help="a built-in name (see 'gatefield cells') or a TOML file")
+
+
+def set_arg(p) -> None:
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a parameter's default (repeatable)")
+
+
+def json_arg(p) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+
+ROUTE_HELP = (
+    "site distribution: a mean-field fixed point; one snapshot of a simulation (plug-in); or samples "
+    "of the dynamical mean-field theory (dmft), both for time-dependent states"
+)
+
+
+def route_args(p, n_help: str) -> None:
+    from ..numerics.spectrum import ROUTES
+
+    p.add_argument("--route", choices=list(ROUTES), default="fixed-point", help=ROUTE_HELP)
+    p.add_argument(
+        "--solution", type=int, help="fixed-point route: index into meanfield's solutions (default: the last)"
+    )
+    p.add_argument("--N", type=network_size, help=n_help)
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="simulation or sampling seed")
+
+
+def route_sites(cell, args, params):
+    """The site distribution the route arguments ask for, with a progress line."""
+    from ..validation import sites_for_route
+
+    if args.route != "fixed-point" and args.solution is not None:
+        raise GatefieldError("--solution applies to the fixed-point route only; drop it or use --route fixed-point")
+    if args.route == "plug-in":
+        say(f"  simulating N = {args.N or 1000} (seed {args.seed}) to a steady state ...")
+    elif args.route == "dmft":
+        say("  solving the dynamical mean-field theory ...")
+    sites = sites_for_route(
+        cell,
+        params,
+        args.route,
+        solution=-1 if args.solution is None else args.solution,
+        N=args.N or 1000,
+        seed=args.seed,
+        dmft_progress=Progress.dmft,
+    )
+    Progress.end_line()
+    return sites
