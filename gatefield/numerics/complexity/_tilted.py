@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from ..quadrature import DEFAULT, Quadrature, node_rule, tensor
 from ._compiled import CompiledKacRice
 
@@ -79,8 +80,8 @@ class Evaluator:
 
     def __init__(self, ck: CompiledKacRice, values: dict, rule: SiteRule):
         self.ck, self.values, self.rule = ck, values, rule
-        self._key = None
-        self._cache = None
+        self._key: tuple | None = None
+        self._cache: tuple = ()
         self.calls = 0
 
     def at(self, q_nodes) -> tuple:

@@ -10,9 +10,9 @@ Powell's hybrid method from several starts: the typical mean-field roots
 (``qhat = 0`` and the Hermitized ``(a, b)`` of their Gaussian site measure),
 a coarse grid of ``q`` and any continuation starts. The gauge ``(a, b) -> (c
 a, b / c)`` is fixed by ``a_c = b_c`` on a node where both are non-zero,
-and that node's ``b`` equation, dependent on the others, is dropped. ``Sigma`` is the largest saddle value; when ``eta = 0`` is a
-fixed point of every network the count is at least 1 and the reported
-``sigma`` is ``max(Sigma, 0)``.
+and that node's ``b`` equation, dependent on the others, is dropped.
+``Sigma`` is the largest saddle value; when ``eta = 0`` is a fixed point
+of every network the count is at least 1 and the reported ``sigma`` is ``max(Sigma, 0)``.
 """
 
 from __future__ import annotations
@@ -469,15 +469,17 @@ class Saddles:
             q = np.array([root.order_parameters[ck.couplings[m[0]]] for m in ck.groups])
             if np.any(q <= 0):
                 continue
-            ev = Evaluator(ck, problem.values, SiteRule.build(ck, problem.values, q[list(ck.group_of)], self.quadrature))
+            rule = SiteRule.build(ck, problem.values, q[list(ck.group_of)], self.quadrature)
+            ev = Evaluator(ck, problem.values, rule)
             ab = hermitized(ev, q, tilted=False)
             if ab is None:
                 av = averages(ev, q, np.zeros(ck.G), np.zeros(ck.K), np.zeros(ck.K), tilted=False)
                 out.append(Typical(0.0, self._keyed(ck, q), _spectral_radius(av.ell)))
                 continue
-            av = averages(ev, q, np.zeros(ck.G), *ab, tilted=False)
+            a, b = ab
+            av = averages(ev, q, np.zeros(ck.G), a, b, tilted=False)
             out.append(Typical(av.S, self._keyed(ck, q), _spectral_radius(av.ell)))
-            starts.append(pack(q, np.zeros(ck.G), *ab))
+            starts.append(pack(q, np.zeros(ck.G), a, b))
         return out, starts
 
     @staticmethod
