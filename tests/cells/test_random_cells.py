@@ -1,0 +1,128 @@
+"""Random cells (:mod:`gatefield.cells.random`): the generator, and theory against simulation.
+
+The generator's tests are exact (the text is a function of the seed; every
+draw parses; the sample spans the grammar). The theory-against-simulation
+tests run ``gatefield.validate`` at each cell's drawn parameters and require
+every check to pass with validate's own tolerances
+(:mod:`gatefield.validation.tolerances`); nothing here sets a tolerance.
+
+- fast tier: a few cells at N = 200 (2 coupling draws), chosen among the
+  first seeds as the ones cheap to validate (discrete time, one state; a
+  fixed point and a chaotic state);
+- ``long``: the first 40 seeds at N = 1000 (2 coupling draws), the sample of
+  ``benchmarks/random_cells.py --cells 40``. Known failures are
+  ``xfail(strict=True)`` for their seed with the cause in the reason
+  (``/tmp/random_cells_study.md`` has the study).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import gatefield as gf
+from gatefield.cells.random import FAMILIES, PHIS, random_cell, random_cell_text
+from gatefield.io.cellfile import parse_cell
+from gatefield.theory.derive import fixed_point
+
+#: Seeds whose cells the grammar tests parse: 60 draws cover every family,
+#: nonlinearity, time and state count (checked below) in about a second.
+GRAMMAR_SEEDS = range(60)
+#: The fast tier's size and cells (discrete time, one state: the cheapest to
+#: validate). Seed 26: ungated tanh map, chaotic (plug-in route); seed 35:
+#: relu cell with a reset gate at a stable fixed point; seed 44: erf cell
+#: with a reset gate at a stable fixed point, a known finite-N failure.
+FAST_N = 200
+FAST_SEEDS = (
+    26,
+    35,
+    pytest.param(
+        44,
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="finite-N scatter of q not in the fixed-point checks: at N = 200 each network's own "
+            "q[J_c] scatters by +-25% about the theory 0.0127 (0.010-0.018 over 6 draws) and its spectrum "
+            "follows it (outside share 0-6.5%, largest |eigenvalue| 0.51-0.63); the 99% edge band "
+            "(0.52-0.66) and the outside tolerance (4.2%) are for the theory's q. Passes neither at 2 "
+            "nor at 6 draws.",
+        ),
+    ),
+)
+#: The long tier: the study's sample and size.
+LONG_SEEDS = range(40)
+LONG_N = 1000
+#: Coupling draws per cell; with fewer than 3, q is held to the sampling
+#: error of a mean of N squares (validate's q_tolerance), not to a seed scatter.
+DRAWS = 2
+
+
+def test_the_text_is_a_function_of_the_seed():
+    assert random_cell_text(7) == random_cell_text(7)
+    texts = {random_cell_text(seed) for seed in range(20)}
+    assert len(texts) == 20
+
+
+def test_every_draw_parses_with_its_drawn_defaults():
+    for seed in GRAMMAR_SEEDS:
+        text = random_cell_text(seed)
+        cell = parse_cell(text)
+        assert cell.name.startswith(f"rand{seed:04d}_")
+        assert f"seed {seed}" in cell.description
+        # [parameters] is the draw: every default is a number written in the text
+        for name, value in cell.defaults.items():
+            assert f"{name} = {value!r}" in text
+
+
+def test_the_sample_spans_the_grammar():
+    cells = [random_cell(seed) for seed in GRAMMAR_SEEDS]
+    assert {c.time for c in cells} == {"discrete", "continuous"}
+    assert {len(c.states) for c in cells} == {1, 2}
+    # the states name the family: one-state, memory, gate-state
+    assert {c.name.split("_")[2] for c in cells} == {"h", "mh", "hz"}
+    assert len(FAMILIES) == len({"h", "mh", "hz"})
+    assert {c.name.split("_")[3] for c in cells} == set(PHIS)
+    assert len({c.name for c in cells}) == len(cells)
+
+
+def test_every_fixed_point_eliminates_in_closed_form():
+    """The module's promise: each residual is affine in its state and divided
+    only by factors that never vanish, so no state is left to Newton."""
+    for seed in range(20):
+        assert fixed_point(random_cell(seed)).closed_form, random_cell_text(seed)
+
+
+def _validate(seed: int, N: int):
+    report = gf.validate(random_cell(seed), N=N, seeds=DRAWS)
+    failed = [c for c in report.checks if not c.passed]
+    detail = "; ".join(
+        f"{c.quantity}: theory {c.theory:.4g}, sim {c.simulation:.4g}, tolerance {c.tolerance:.3g}" for c in failed
+    )
+    return report, detail
+
+
+@pytest.mark.slow  # 3-10 s each on 2 idle cores (the project's 5 s line), 15-35 s on loaded ones
+@pytest.mark.parametrize("seed", FAST_SEEDS)
+def test_fast_theory_against_simulation(seed):
+    report, detail = _validate(seed, FAST_N)
+    assert report.checks, "validate made no check"
+    assert report.passed, f"seed {seed} ({report.regime}): {detail}\n{random_cell_text(seed)}"
+
+
+#: Known failures of the long sample, by seed: the cause (see the study).
+KNOWN_FAILURES: dict = {}
+
+
+def _long_params() -> list:
+    params = []
+    for seed in LONG_SEEDS:
+        marks = [pytest.mark.long]
+        if seed in KNOWN_FAILURES:
+            marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[seed]))
+        params.append(pytest.param(seed, marks=marks, id=f"seed{seed}"))
+    return params
+
+
+@pytest.mark.parametrize("seed", _long_params())
+def test_long_theory_against_simulation(seed):
+    report, detail = _validate(seed, LONG_N)
+    assert report.checks, "validate made no check"
+    assert report.passed, f"seed {seed} ({report.regime}): {detail}\n{random_cell_text(seed)}"
