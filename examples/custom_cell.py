@@ -107,10 +107,7 @@ def main(N: int = 1000, out: str | Path = "custom_cell", seeds: int = 1) -> dict
         # it lies inside the unit disc.
         supports.append(gf.trace_support(gf.sites.from_fixed_point(result, solution=k)))
         qs = ", ".join(f"q[{name}] = {v:.6f}" for name, v in root.order_parameters.items())
-        print(
-            f"solution: {qs}; spectral radius {supports[-1].spectral_radius:.4f} -> "
-            f"{'stable' if supports[-1].stable else 'unstable'}"
-        )
+        print(f"solution: {qs}; {supports[-1].summary()}")
     chosen = supports[-1]
 
     # Simulation
@@ -144,6 +141,7 @@ def main(N: int = 1000, out: str | Path = "custom_cell", seeds: int = 1) -> dict
         "solutions": [dict(root.order_parameters) for root in result.roots],
         "stable": [bool(s.stable) for s in supports],
         "spectral_radius": chosen.spectral_radius,
+        "bulk_radius": chosen.bulk_radius,
         "checks": {c.quantity: c.passed for c in report.checks},
         "passed": report.passed,
         "outside_fraction": spectrum.outside_fraction,

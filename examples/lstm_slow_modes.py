@@ -89,13 +89,12 @@ def main(N: int = 1000, out: str | Path = "lstm_slow_modes", seed: int = 0) -> d
     q = sites.order_parameters["J_f"]
     support = sites.support
     # The slow-mode lens is the part of the support away from the bulk at 0.
-    # (Thin whiskers along the real axis, where units behind a nearly closed
-    # gate keep their own eigenvalue, hold a vanishing share of the density
-    # and are only partly resolved by the boundary's grid; see Support.)
+    # Whiskers along the real axis hold the units behind a nearly shut gate,
+    # which keep their own eigenvalue (support.whiskers, with their share).
     lens_parts = [c for c in support.components if c.real.min() > 0.5]
     lens = (min(c.real.min() for c in lens_parts), max(c.real.max() for c in lens_parts))
     print(
-        f"mean field: q = {q:.6f}; spectral radius {support.spectral_radius:.4f} -> stable; "
+        f"mean field: q = {q:.6f}; {support.summary()}; "
         f"slow-mode lens on Re lambda in [{lens[0]:.3f}, {lens[1]:.3f}]"
     )
 
@@ -107,7 +106,7 @@ def main(N: int = 1000, out: str | Path = "lstm_slow_modes", seed: int = 0) -> d
     # Compare
     # Finite-N edge eigenvalues spill past the limiting support by O(N^-1/2)
     # (about 1/sqrt(2 pi N) of a Ginibre spectrum: 1% at N = 1600).
-    outside = float(np.mean(~inside_support(sites, eigenvalues)))
+    outside = float(np.mean(~inside_support(sites, eigenvalues, N)))
     slow_fraction = float(np.mean(eigenvalues.real > SLOW))
     h_row = [str(s) for s in cell.states].index("h")
     simulated_q = float(np.mean(fp.state[h_row] ** 2))  # q = E[h*^2]
@@ -157,6 +156,7 @@ def main(N: int = 1000, out: str | Path = "lstm_slow_modes", seed: int = 0) -> d
         "simulated_q": simulated_q,
         "stable": bool(sites.support.stable),
         "spectral_radius": support.spectral_radius,
+        "bulk_radius": support.bulk_radius,
         "lens": lens,
         "converged": bool(fp.converged),
         "max_abs_eigenvalue": float(np.max(np.abs(eigenvalues))),

@@ -28,14 +28,13 @@ def run(args):
                 stable=support.stable,
                 spectral_radius=support.spectral_radius,
                 rightmost_real=support.rightmost_real,
+                bulk_radius=support.bulk_radius,
+                bulk_rightmost=support.bulk_rightmost,
+                whiskers=[w.to_json() for w in support.whiskers],
             )
         emit_json(data)
         return
     print(f"{cell.name}: {len(result.roots)} solution(s), q in [0, {args.q_max:g}]")
     for k, (root, support) in enumerate(zip(result.roots, supports)):
         qs = ", ".join(f"q[{n}] = {v:.6g}" for n, v in root.order_parameters.items())
-        verdict = "stable" if support.stable else "unstable"
-        print(
-            f"  [{k}] {qs}; residual {root.residual:.1e}; {verdict}, spectral radius "
-            f"{support.spectral_radius:.4f}, rightmost {support.rightmost_real:.4f}"
-        )
+        print(f"  [{k}] {qs}; residual {root.residual:.1e}; {support.summary()}")

@@ -38,34 +38,49 @@ def run(args):
         sites = route_sites(cell, args, params)
         if args.N is not None and args.route != "plug-in":
             say(f"  simulating N = {args.N} (seed {args.seed}) ...")
-            spec = finite_n_spectrum(cell, sites.values, args.N, args.seed, route=args.route)
+            spec = finite_n_spectrum(cell, sites.values, args.N, args.seed, route=args.route, equations="reduced")
             if not spec.converged:
                 raise GatefieldError(
-                    f"the N = {args.N} network (seed {args.seed}) did not relax to a fixed point; use --route "
+                    f"the N = {args.N} network (seed {args.seed}) has no fixed point "
+                    "that relaxation or Newton on its fixed-point map finds; use --route "
                     "plug-in for time-dependent states"
                 )
             eigenvalues = spec.eigenvalues
     support = sites.support
-    outside = None if eigenvalues is None else float(np.mean(~inside_support(sites, eigenvalues)))
+    N = args.N or (1000 if eigenvalues is not None else None)
     data = support.to_json()
     data["order_parameters"] = dict(sites.order_parameters)
     data["label"] = sites.label
-    if outside is not None:
+    edge = None
+    if N is not None:
+        from ..numerics.spectrum import edge_prediction
+
+        edge = edge_prediction(sites, N)
+        data["edge_prediction"] = edge.to_json()
+    outside = None
+    if eigenvalues is not None:
+        outside = float(np.mean(~inside_support(sites, eigenvalues, N)))
         data["outside_fraction"] = outside
+        data["largest_modulus"] = float(np.max(np.abs(eigenvalues)))
     if args.plot:
         from ..plot import plot_spectrum
 
         title = f"{cell.name}: {sites.label}" + (f", {outside:.2%} outside" if outside is not None else "")
-        plot_spectrum(args.plot, support, eigenvalues, title, args.route)
+        plot_spectrum(args.plot, support, eigenvalues, title, args.route, N=N)
         say(f"wrote {args.plot}")
     if args.json:
         emit_json(data)
         return
     print(f"{cell.name}: route {args.route} ({sites.label})")
-    print(
-        f"  spectral radius {support.spectral_radius:.6f}, rightmost real part {support.rightmost_real:.6f}, "
-        f"{'stable' if support.stable else 'unstable'}"
-    )
+    print(f"  {support.summary()}")
     print("  order parameters: " + ", ".join(f"q[{n}] = {v:.6g}" for n, v in sites.order_parameters.items()))
+    if edge is not None:
+        line = (
+            f"  largest |eigenvalue| at N = {N}: predicted {edge.median:.4f} "
+            f"({edge.band:.0%} band {edge.low:.4f} to {edge.high:.4f})"
+        )
+        if eigenvalues is not None:
+            line += f", simulated {data['largest_modulus']:.4f}"
+        print(line)
     if outside is not None:
-        print(f"  eigenvalues outside the predicted support: {outside:.2%}")
+        print(f"  eigenvalues outside the predicted support (bulk and whiskers): {outside:.2%}")

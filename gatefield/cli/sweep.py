@@ -26,7 +26,7 @@ def add(sub, command):
         "--quantity",
         action="append",
         choices=list(QUANTITIES),
-        help="what to report (repeatable; default spectral_radius)",
+        help="what to report (repeatable; default bulk_radius)",
     )
     p.add_argument(
         "--solution",
@@ -74,7 +74,7 @@ def run(args):
     result = sweep(
         cell,
         vary,
-        args.quantity or ["spectral_radius"],
+        args.quantity or ["bulk_radius"],
         overrides(args.set),
         choice=args.solution_choice,
         progress=Progress("sweep"),

@@ -23,6 +23,7 @@ import sympy
 
 from ..theory.derive import (
     fixed_point,
+    fixed_point_map,
     jacobian_pencil,
     mean_field_equations,
     support_matrix,
@@ -30,7 +31,7 @@ from ..theory.derive import (
 from ..theory.gates import gates
 from ..theory.spec import Cell
 
-__all__ = ["GeneratedFunction", "generate", "CompiledCell", "compile_cell"]
+__all__ = ["GeneratedFunction", "generate", "CompiledCell", "compile_cell", "compile_fixed_point_map"]
 
 
 def _softplus(x):
@@ -399,3 +400,11 @@ def compile_cell(cell: Cell) -> CompiledCell:
         definition_names=tuple(str(sym) for sym, _ in cell.definitions),
         gate_names=tuple(name for name in (str(sym) for sym, _ in cell.definitions) if name in gate_names),
     )
+
+
+@cache
+def compile_fixed_point_map(cell: Cell) -> CompiledCell | None:
+    """The compiled :func:`~gatefield.theory.derive.fixed_point_map` of ``cell``
+    (None when no state has a closed form)."""
+    reduced = fixed_point_map(cell)
+    return None if reduced is None else compile_cell(reduced)

@@ -24,12 +24,15 @@ __all__ = ["QUANTITIES", "Sweep", "sweep"]
 
 #: Quantities a sweep can report, with what each means.
 QUANTITIES = {
-    "spectral_radius": "max |lambda| on the support's bulk",
-    "rightmost_real": "max Re lambda on the support's bulk",
+    "spectral_radius": "sup |lambda| on the support at N = infinity (bulk and whiskers)",
+    "rightmost_real": "sup Re lambda on the support at N = infinity (bulk and whiskers)",
+    "bulk_radius": "max |lambda| on the support's bulk",
+    "bulk_rightmost": "max Re lambda on the support's bulk",
+    "whisker_mass": "share of eigenvalues on the whiskers (units' own eigenvalues outside the bulk)",
     "stable": "1 if the chosen fixed point is stable, else 0",
     "q_total": "sum of the order parameters of the chosen solution",
     "solutions": "number of mean-field solutions found",
-    "unit_radius": "reach of the support's whiskers (99.9% quantile of |eig A| per unit)",
+    "unit_radius": "largest |own eigenvalue| a unit attains outside the bulk (nan: none)",
     "edge_gap": "distance from the support's edge to the slow point (1 - radius, or -rightmost; 0: marginal)",
     "slow_fraction": "share of eigenvalues within delta of the slow point (contour count, atoms included)",
     "atom_weight": "share of eigenvalues in atoms of the site distribution (exactly shut gates)",
@@ -91,7 +94,7 @@ def _pick(result, choice):
 def sweep(
     cell: Cell,
     vary: dict,
-    quantities=("spectral_radius",),
+    quantities=("bulk_radius",),
     parameters: dict | None = None,
     choice: str = "auto",
     progress=None,
@@ -169,10 +172,13 @@ def _record(sites, result, delta) -> dict:
     return {
         "spectral_radius": lambda: support.spectral_radius,
         "rightmost_real": lambda: support.rightmost_real,
+        "bulk_radius": lambda: support.bulk_radius,
+        "bulk_rightmost": lambda: support.bulk_rightmost,
+        "whisker_mass": lambda: float(sum(w.mass for w in support.whiskers)),
         "stable": lambda: float(support.stable),
         "q_total": lambda: float(sum(sites.order_parameters.values())),
         "solutions": lambda: float(len(result.roots)),
-        "unit_radius": lambda: support.unit_radius,
+        "unit_radius": lambda: support.unit_radius if np.isfinite(support.unit_radius) else float("nan"),
         "edge_gap": lambda: edge_gap(support),
         "slow_fraction": lambda: float(slow_mode_fraction(sites, [delta])[0]),
         "atom_weight": lambda: float(sum(a.weight for a in site_atoms(slow_mode_rule(sites)))),

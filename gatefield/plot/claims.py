@@ -27,6 +27,13 @@ def plot_claim(figure, data: dict, path) -> Path:
             if curve:
                 x = [c["value"] for c in curve]
                 ax.plot(x, [c["theory"] for c in curve], "-", color=color, label=f"theory {label}".strip())
+                if all("low" in c for c in curve):  # the band of the finite-N edge, and the bulk alone
+                    ax.fill_between(
+                        x, [c["low"] for c in curve], [c["high"] for c in curve], color=color, alpha=0.15, lw=0
+                    )
+                    ax.plot(
+                        x, [c["bulk_radius"] for c in curve], ":", color=color, lw=1.0, label=f"bulk {label}".strip()
+                    )
                 for k, (lo, hi) in enumerate(series.get("marginal_window", [])):
                     ax.axvspan(
                         lo,
@@ -34,7 +41,7 @@ def plot_claim(figure, data: dict, path) -> Path:
                         color=color,
                         alpha=0.12,
                         lw=0,
-                        label=None if k else f"marginal: radius within 1e-3 of 1 {label}".strip(),
+                        label=None if k else f"marginal: edge at N within 1e-3 of 1 {label}".strip(),
                     )
                 if any("limit" in c for c in curve):
                     ax.plot(

@@ -20,9 +20,13 @@ def _slow_marks(ax, time):
     ax.plot([slow], [0.0], "x", color="C2", ms=8, mew=2, label="slow point")
 
 
-def plot_spectrum(path, support, eigenvalues=None, title="", route="fixed-point"):
-    """Eigenvalues over the predicted support boundary; saves a PNG/PDF/SVG.
+def plot_spectrum(path, support, eigenvalues=None, title="", route="fixed-point", N=None):
+    """Eigenvalues over the predicted support boundary and whiskers; saves a
+    PNG/PDF/SVG.
 
+    Whiskers are drawn as thick segments on the real axis (labelled with
+    their share of eigenvalues); with ``N``, a band along them shows the
+    distance within which a finite network's eigenvalue counts as on them.
     The slow point (1 in discrete time, 0 in continuous time) and the
     stability boundary (unit circle / imaginary axis) are drawn for reference.
     """
@@ -40,6 +44,7 @@ def plot_spectrum(path, support, eigenvalues=None, title="", route="fixed-point"
     label = "predicted support" + (" (plug-in)" if route == "plug-in" else "")
     for k, curve in enumerate(support.components):
         ax.plot(curve.real, curve.imag, "-", color="C3", lw=1.4, label=None if k else label)
+    _whiskers(ax, support, N)
     _slow_marks(ax, support.time)
     ax.set_xlabel("Re lambda")
     ax.set_ylabel("Im lambda")
@@ -47,6 +52,28 @@ def plot_spectrum(path, support, eigenvalues=None, title="", route="fixed-point"
     ax.legend(loc="best", fontsize=7, framealpha=0.85)
     ax.set_title(title, fontsize=9)
     return save(fig, path)
+
+
+def _whiskers(ax, support, N):
+    from ..validation.tolerances import edge_tolerance
+
+    if not support.whiskers:
+        return
+    mass = sum(w.mass for w in support.whiskers)
+    for k, w in enumerate(support.whiskers):
+        label = None if k else f"whiskers ({mass:.1%} of eigenvalues)"
+        ax.plot([w.start, w.end], [0.0, 0.0], "-", color="C1", lw=3.0, alpha=0.8, solid_capstyle="butt", label=label)
+        if N is not None:
+            reach = edge_tolerance(support.bulk_radius, N)
+            ax.fill_between(
+                [w.start - reach, w.end + reach],
+                -reach,
+                reach,
+                color="C1",
+                alpha=0.12,
+                lw=0,
+                label=None if k else f"whisker reach at N = {N}",
+            )
 
 
 def plot_density(path, x, y, rho, support=None, atoms=(), title="", eigenvalues=None):

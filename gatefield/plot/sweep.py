@@ -17,7 +17,7 @@ def plot_sweep(path, result):
             ax.plot(result.axes[0], values, "o-", ms=3)
             ax.set_xlabel(result.names[0])
             ax.set_ylabel(name)
-            if name == "spectral_radius":
+            if name in ("spectral_radius", "bulk_radius"):
                 ax.axhline(1.0, ls="--", color="0.5", lw=0.8)
         else:
             x, y = result.axes

@@ -25,6 +25,7 @@ __all__ = [
     "jacobian_pencil",
     "support_matrix",
     "order_parameter",
+    "fixed_point_map",
     "LAM",
 ]
 
@@ -139,6 +140,40 @@ def fixed_point(cell: Cell) -> FixedPoint:
         final[s] = tidy(value.xreplace(final))
     solution = tuple((s, final[s]) for s in cell.states if s in final)
     return FixedPoint(tuple(residuals), solution, tuple(unsolved))
+
+
+@cache
+def fixed_point_map(cell: Cell) -> Cell | None:
+    """The cell's fixed-point equations as a discrete-time map, or None.
+
+    Form: ``s <- s*(eta(s))`` for the states with a closed form (the other
+    states keep ``s <- F(s, eta)``, or ``s <- s + F`` in continuous time).
+    Its fixed points are the cell's: the elimination of :func:`fixed_point`
+    divides only by factors that never vanish (a GRU's update gate, an
+    LSTM's ``1 - f``), so a gate that slows relaxation (a steep update gate,
+    whose nearly shut units barely move) is gone from it. None when no state
+    has a closed form.
+    """
+    fp = fixed_point(cell)
+    if not fp.solution:
+        return None
+    solved = dict(fp.solution)
+    updates = []
+    for s, F in zip(cell.states, cell.updates):
+        if s in solved:
+            updates.append(solved[s])
+        else:
+            updates.append(F if cell.time == "discrete" else s + F)
+    return Cell(
+        name=f"{cell.name}_fixed_point",
+        time="discrete",
+        states=cell.states,
+        parameters=cell.parameters,
+        couplings=cell.couplings,
+        definitions=cell.definitions,
+        updates=tuple(updates),
+        description=f"the fixed-point equations of {cell.name} as a map",
+    )
 
 
 @dataclass(frozen=True)

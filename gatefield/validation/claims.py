@@ -10,29 +10,27 @@ parameter of a built-in cell and plots one spectral quantity on one route:
   simulated parameter values (theory: mean over the seeds' snapshots).
 
 Quantities: ``slow_fraction`` (share of eigenvalues within :data:`DELTA` of
-the slow point) and ``spectral_radius``. :func:`gatefield.validation.runner.make_figure`
+the slow point) and ``spectral_radius``: the largest ``|eigenvalue|`` at the
+figure's N, predicted with its band by
+:func:`~gatefield.numerics.spectrum.edge_prediction` (the bulk's edge and the
+units' own eigenvalues on whiskers), beside the bulk's radius. :func:`gatefield.validation.runner.make_figure`
 computes a figure; ``gatefield figure NAME`` runs it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Panel", "Figure", "FIGURES", "DELTA", "GRU_RELAX", "LABELS"]
+__all__ = ["Panel", "Figure", "FIGURES", "DELTA", "LABELS"]
 
 #: Radius about the slow point within which a mode counts as slow.
 DELTA = 0.1
-#: Fixed points of a GRU do not depend on its update gate (``h* =
-#: h_tilde``); with the gate at a constant 0.12 the map is a damped
-#: iteration that also reaches fixed points that are unstable at the target
-#: gate setting (as long as the continuous-time flow is stable there).
-GRU_RELAX = {"alpha_z": 0.0, "beta_z": -2.0}
 #: What each quantity's axis says.
 LABELS = {
     "slow_fraction": f"share of eigenvalues within {DELTA} of the slow point",
-    "spectral_radius": "spectral radius",
+    "spectral_radius": "largest |eigenvalue| at N",
 }
 
 
@@ -48,9 +46,11 @@ class Panel:
     theory_values, sim_values : tuples
         Where the theory curve is evaluated (fixed-point route) and where
         networks are simulated.
-    relax : dict
-        Fixed-point route: overrides used only to *find* fixed points (see
-        :data:`GRU_RELAX`).
+    equations : {"full", "reduced"}
+        Fixed-point route: how finite-N fixed points are found
+        (:func:`gatefield.simulate.find_fixed_point`): "reduced" solves the
+        cell's gate-free fixed-point map, which reaches the GRU's fixed
+        points that relaxation under a steep update gate does not.
     continuation : float or None
         Fixed-point route: find the fixed point at this value by relaxation,
         then follow that branch to the simulated values on either side by
@@ -73,7 +73,7 @@ class Panel:
     theory_values: tuple
     sim_values: tuple
     series: tuple = (("", {}),)
-    relax: dict = field(default_factory=dict)
+    equations: str = "full"
     limit: bool = False
     continuation: float | None = None
 
@@ -113,7 +113,7 @@ FIGURES = {
                     "fixed-point",
                     _geom(0.5, 24, 14),
                     (1.0, 2.0, 4.0, 8.0, 16.0),
-                    relax=GRU_RELAX,
+                    equations="reduced",
                     limit=True,
                 ),
                 Panel(
@@ -143,7 +143,7 @@ FIGURES = {
                     _lin(1.0, 4.0, 25),
                     (1.5, 3.0, 3.25, 3.5),
                     series=(("alpha_z = 1", {"alpha_z": 1.0}), ("alpha_z = 16", {"alpha_z": 16.0})),
-                    relax=GRU_RELAX,
+                    equations="reduced",
                     continuation=3.0,
                 ),
             ),
@@ -161,7 +161,7 @@ FIGURES = {
                     "fixed-point",
                     _lin(-2.0, 2.0, 17),
                     (-2.0, -1.5, -1.0, -0.75),
-                    relax=GRU_RELAX,
+                    equations="reduced",
                 ),
                 Panel(
                     "chaotic state (g_h=3), plug-in",

@@ -4,8 +4,8 @@
 and simulates its finite-N points (mean and standard error over seeds); the
 ``.json`` beside the figure says point by point whether they agree (shares
 within 3 standard errors, the largest of the seed scatter, the binomial error
-and one eigenvalue's share; radii within the edge scale ``2 r sqrt(log N /
-N)``, :mod:`~.tolerances`).
+and one eigenvalue's share; the largest ``|eigenvalue|`` within the 90% band
+of its finite-N prediction, :func:`~gatefield.numerics.spectrum.edge_prediction`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from .._json import dumps
 from ..cells import load_cell
 from ..errors import GatefieldError
 from ..numerics.spectrum import (
+    edge_prediction,
     from_fixed_point,
     marginal_window,
     slow_mode_fraction,
@@ -32,7 +33,7 @@ from ..plot._common import check_path
 from ..simulate import find_fixed_point, initial_state, make_network
 from .claims import DELTA, FIGURES, Panel
 from .spectra import eigenvalues, finite_n_spectrum, fraction_in_disc
-from .tolerances import SIGMAS, edge_tolerance, share_error
+from .tolerances import SIGMAS, share_error
 
 __all__ = ["make_figure", "figure_table"]
 
@@ -51,7 +52,20 @@ def _params(panel: Panel, overrides: dict, value: float) -> dict:
     return {**panel.base, **extra, _vary_name(panel, overrides): value}
 
 
-def _fixed_point_theory(panel: Panel, overrides: dict, value: float) -> dict:
+def _edge(sites, N: int) -> dict:
+    """The predicted largest ``|eigenvalue|`` at size N (median, band), with
+    the bulk's radius and the N = infinity one (bulk and whiskers)."""
+    edge = edge_prediction(sites, N, EDGE_BAND)
+    return {
+        "theory": edge.median,
+        "low": edge.low,
+        "high": edge.high,
+        "bulk_radius": sites.support.bulk_radius,
+        "radius_n_infinity": sites.support.spectral_radius,
+    }
+
+
+def _fixed_point_theory(panel: Panel, overrides: dict, value: float, N: int) -> dict:
     """Theory at one parameter value on the fixed-point route (largest-q solution)."""
     cell = load_cell(panel.cell)
     try:
@@ -61,12 +75,16 @@ def _fixed_point_theory(panel: Panel, overrides: dict, value: float) -> dict:
     slow = slow_point(cell.time)
     out = {"value": value, "stable": bool(sites.support.stable)}
     if panel.quantity == "spectral_radius":
-        out["theory"] = sites.support.spectral_radius
+        out.update(_edge(sites, N))
     else:
         out["theory"] = float(slow_mode_fraction(sites, [DELTA])[0])
     if panel.limit:
         out["limit"] = sum(a.weight for a in step_gate_atoms(sites) if abs(a.location - slow) < 1e-9)
     return out
+
+
+#: The band of the predicted largest eigenvalue a figure's points are held to.
+EDGE_BAND = 0.9
 
 
 def _theory_job(job) -> dict:
@@ -80,12 +98,14 @@ def _branch(job) -> list:
     cell = load_cell(panel.cell)
     start = float(panel.continuation)
 
-    def network(x, relax=True):
-        params = cell.resolve(_params(panel, overrides, float(x)))
-        return make_network(cell, N, seed, {**params, **panel.relax} if relax else params)
+    def network(x):
+        return make_network(cell, N, seed, cell.resolve(_params(panel, overrides, float(x))))
+
+    def fixed_point(net, state, **options):
+        return find_fixed_point(net, state, equations=panel.equations, **options)
 
     search = network(start)
-    origin = find_fixed_point(search, initial_state(search, seed))
+    origin = fixed_point(search, initial_state(search, seed))
     out = []
     for side in ([v for v in values if v >= start], [v for v in values if v < start][::-1]):
         state, previous = (origin.state if origin.converged else None), start
@@ -93,11 +113,11 @@ def _branch(job) -> list:
             if state is not None:
                 steps = max(1, int(math.ceil(abs(value - previous) / CONTINUATION_STEP)))
                 for x in np.linspace(previous, value, steps + 1)[1:]:
-                    fp = find_fixed_point(network(x), state, relax_steps=0)
+                    fp = fixed_point(network(x), state, relax_steps=0)
                     if not fp.converged:
                         # A fold of this finite-N branch: relax from here to a
                         # neighbouring non-zero fixed point instead.
-                        fp = find_fixed_point(network(x), state)
+                        fp = fixed_point(network(x), state)
                     if not fp.converged or float(np.mean(fp.state**2)) < ZERO_STATE:
                         state = None
                         break
@@ -105,11 +125,11 @@ def _branch(job) -> list:
             found = state
             if found is None:  # off the branch: the fixed point relaxation finds here
                 search = network(value)
-                fp = find_fixed_point(search, initial_state(search, seed))
+                fp = fixed_point(search, initial_state(search, seed))
                 found = fp.state if fp.converged else None
             row = {"value": value, "seed": seed, "converged": found is not None}
             if found is not None:
-                eig = eigenvalues(network(value, relax=False), found)
+                eig = eigenvalues(network(value), found)
                 row.update(_quantity(panel, cell, eig, None))
             out.append(row)
     return out
@@ -123,7 +143,7 @@ def _quantity(panel, cell, eig, spec) -> dict:
         out["simulation"] = fraction_in_disc(eig, slow_point(cell.time), DELTA)
     if spec is not None and spec.sites is not None:  # plug-in: the prediction from this snapshot
         if panel.quantity == "spectral_radius":
-            out["theory"] = spec.sites.support.spectral_radius
+            out.update(_edge(spec.sites, len(eig) // cell.m))
         else:
             out["theory"] = float(slow_mode_fraction(spec.sites, [DELTA])[0])
     return out
@@ -134,7 +154,7 @@ def _simulate(job) -> dict:
     panel, overrides, value, N, seed = job
     cell = load_cell(panel.cell)
     params = _params(panel, overrides, value)
-    spec = finite_n_spectrum(cell, params, N, seed, panel.route, relax=panel.relax or None)
+    spec = finite_n_spectrum(cell, params, N, seed, panel.route, equations=panel.equations)
     out = {"value": value, "seed": seed, "converged": spec.converged}
     if spec.converged:
         out.update(_quantity(panel, cell, spec.eigenvalues, spec))
@@ -155,23 +175,28 @@ def _summary(panel: Panel, points: list, N: int, m: int) -> list:
                 row["error"] = share_error(sim, N * m * len(sim))
             else:
                 row["error"] = float(sim.std(ddof=1) / math.sqrt(len(sim))) if len(sim) > 1 else 0.0
-            if "theory" in here[0]:
-                row["theory"] = float(np.mean([p["theory"] for p in here]))
+            for key in ("theory", "low", "high"):
+                if key in here[0]:
+                    row[key] = float(np.mean([p[key] for p in here]))
         out.append(row)
     return out
 
 
 def _agreement(panel: Panel, row: dict, N: int) -> tuple:
     """(tolerance, agrees) for one point against its theory value: shares
-    within 3 standard errors, radii within the edge scale (or 3 standard
-    errors, if larger)."""
+    within 3 standard errors; the largest ``|eigenvalue|`` (a mean over
+    seeds) within its predicted band about the median, or 3 standard errors
+    if larger."""
     if "simulation" not in row or not np.isfinite(row.get("theory", np.nan)):
         return float("nan"), None
     if panel.quantity == "slow_fraction":
         tol = SIGMAS * row["error"]
-    else:
-        tol = max(edge_tolerance(row["theory"], N), SIGMAS * row["error"])
-    return tol, bool(abs(row["simulation"] - row["theory"]) <= tol)
+        return tol, bool(abs(row["simulation"] - row["theory"]) <= tol)
+    below, above = row["theory"] - row["low"], row["high"] - row["theory"]
+    spread = SIGMAS * row["error"]
+    tol = max(below, above, spread)
+    agrees = row["theory"] - max(below, spread) <= row["simulation"] <= row["theory"] + max(above, spread)
+    return tol, bool(agrees)
 
 
 def make_figure(
@@ -216,7 +241,7 @@ def make_figure(
                 theory_values[i] for i in sorted({0, len(theory_values) // 2, len(theory_values) - 1})
             )
         for s, (_, overrides) in enumerate(panel.series):
-            theory_jobs += [(k, s, v) for v in theory_values]
+            theory_jobs += [(k, s, v) for v in theory_values]  # at the figure's N
             if panel.continuation is not None:
                 jobs_list += [(k, s, (panel, overrides, tuple(sorted(sim_values)), N, seed)) for seed in range(seeds)]
             else:
@@ -224,7 +249,9 @@ def make_figure(
     total = len(theory_jobs) + len(jobs_list)
     done = 0
     tick = progress or (lambda *a: None)
-    tasks: list = [(k, s, _theory_job, (figure.panels[k], figure.panels[k].series[s][1], v)) for k, s, v in theory_jobs]
+    tasks: list = [
+        (k, s, _theory_job, (figure.panels[k], figure.panels[k].series[s][1], v, N)) for k, s, v in theory_jobs
+    ]
     tasks += [(k, s, _simulate if figure.panels[k].continuation is None else _branch, job) for k, s, job in jobs_list]
     theory: dict = {}
     results: dict = {}
@@ -264,13 +291,12 @@ def make_figure(
                 if "theory" not in row and curve:
                     # Fixed-point route: the curve at the simulated value.
                     match = [c for c in curve if abs(c["value"] - row["value"]) < 1e-12]
-                    row["theory"] = (
-                        match[0]["theory"] if match else _fixed_point_theory(panel, overrides, row["value"])["theory"]
-                    )
+                    at = match[0] if match else _fixed_point_theory(panel, overrides, row["value"], N)
+                    row.update({key: at[key] for key in ("theory", "low", "high") if key in at})
                 row["tolerance"], row["agrees"] = _agreement(panel, row, N)
             series: dict = {"label": label, "overrides": overrides, "theory": curve, "points": points}
             if panel.quantity == "spectral_radius" and curve and load_cell(panel.cell).time == "discrete":
-                # Where the edge sits on the slow point 1 (marginal stability).
+                # Where the edge at size N sits on the slow point 1 (marginal stability).
                 series["marginal_window"] = marginal_window(
                     [c["value"] for c in curve], [1.0 - c["theory"] for c in curve]
                 )

@@ -94,10 +94,11 @@ def compare_shares(
         predicted, label = [r.theory(sites) for r in regions], sites.label
         if N is not None:
             for k, s in enumerate(range(seed, seed + seeds)):
-                spec = finite_n_spectrum(cell, sites.values, N, s, route=route)
+                spec = finite_n_spectrum(cell, sites.values, N, s, route=route, equations="reduced")
                 if not spec.converged:
                     raise GatefieldError(
-                        f"the N = {N} network (seed {s}) did not relax to a fixed point; use "
+                        f"the N = {N} network (seed {s}) has no fixed point "
+                        "that relaxation or Newton on its fixed-point map finds; use "
                         "--route plug-in for time-dependent states"
                     )
                 sims.append([r.empirical(spec.eigenvalues) for r in regions])

@@ -94,7 +94,7 @@ def finite_n_spectrum(
     N: int,
     seed: int,
     route: str = "fixed-point",
-    relax: dict | None = None,
+    equations: str = "full",
 ) -> FiniteSpectrum:
     """Simulate ``cell`` at size N and return its Jacobian's spectrum.
 
@@ -103,20 +103,17 @@ def finite_n_spectrum(
     route : str
         "fixed-point": relax to a fixed point (relaxation then Newton) and
         take the Jacobian there; otherwise a steady-state snapshot.
-    relax : dict, optional
-        Fixed-point route: parameter overrides used only while *finding* the
-        fixed point, for cells whose fixed points do not depend on them (a
-        GRU's update gate: ``h* = h_tilde`` whatever ``z``). A small update
-        gate turns the map into a damped iteration that converges to fixed
-        points which are unstable at the target gate setting.
+    equations : {"full", "reduced"}
+        Fixed-point route: relax the network's own dynamics, or solve the
+        cell's gate-free fixed-point map (:func:`gatefield.simulate.find_fixed_point`;
+        a steep update gate makes the network's own relaxation crawl).
     """
     values = cell.resolve(parameters)
     if route == "fixed-point":
-        search = make_network(cell, N, seed, {**values, **(relax or {})})
-        fp = find_fixed_point(search, initial_state(search, seed))
+        net = make_network(cell, N, seed, values)
+        fp = find_fixed_point(net, initial_state(net, seed), equations=equations)
         if not fp.converged:
             return FiniteSpectrum(np.empty(0, complex), route, None, False)
-        net = make_network(cell, N, seed, values)
         return FiniteSpectrum(eigenvalues(net, fp.state), route, None, True)
     snap = snapshot(cell, values, N, seed)
     return FiniteSpectrum(eigenvalues(snap.network, snap.state), route, from_snapshot(snap), True)

@@ -160,13 +160,21 @@ def test_spectrum_json_contract_stable_gru(capsys):
     assert data["route"] == "fixed-point"
     assert data["label"] == "solution 0 of 1"
     assert data["stable"] is True
-    radius = data["spectral_radius"]
-    assert 0 < data["rightmost_real"] <= radius < 1
+    radius = data["bulk_radius"]
+    assert 0 < data["bulk_rightmost"] <= radius < 1
     boundary = data["boundary"]
     assert len(boundary) > 10
     assert all(len(p) == 2 and all(isinstance(x, float) for x in p) for p in boundary)
     outer = max(math.hypot(x, y) for x, y in boundary)
     assert math.isclose(outer, radius, rel_tol=BOUNDARY_RTOL)
+    # The update gate's whisker: units with z -> 0 keep their own eigenvalue
+    # 1 - z, so the N = infinity radius is the limit 1, which no unit attains.
+    whisker = data["whiskers"][-1]
+    assert set(whisker) == {"start", "end", "mass"}
+    assert radius <= whisker["start"] < whisker["end"] == data["spectral_radius"]
+    assert math.isclose(data["spectral_radius"], 1.0, abs_tol=1e-9)
+    assert 0 < whisker["mass"] < 1
+    assert data["unit_eigenvalues"]["max_abs"] < 1
     q = data["order_parameters"]
     assert set(q) == {"J_z", "J_r", "J_h"}
     # z and r have the same integrand E[h*^2].
@@ -209,8 +217,8 @@ def test_validate_json_and_report_files(capsys, tmp_path):
     for c in checks:
         assert set(c) >= {"quantity", "theory", "simulation", "tolerance", "pass"}
     by_name = {c["quantity"]: c for c in checks}
-    assert by_name["stable: seeds relaxed to a fixed point"]["pass"] is True
-    assert by_name["spectral radius (fixed-point)"]["pass"] is True
+    assert by_name["stable: each seed's fixed point is stable"]["pass"] is True
+    assert by_name["largest |eigenvalue| (fixed-point)"]["pass"] is True
     report = json.loads((out / "report.json").read_text())
     assert report["cell"] == "vanilla" and report["checks"] == checks
     assert (out / "spectrum.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -301,10 +309,10 @@ def test_mgu_file_validate(capsys):
     assert data["cell"] == "mgu"
     assert data["route"] == "fixed-point"
     checks = {c["quantity"]: c for c in data["checks"]}
-    assert checks["stable: seeds relaxed to a fixed point"]["pass"] is True
+    assert checks["stable: each seed's fixed point is stable"]["pass"] is True
     # One seed: tolerance 3 q sqrt(2/N), the sampling error of a mean of N squares.
     assert checks["q[J_f]"]["pass"] is True and checks["q[J_h]"]["pass"] is True
-    assert 0 < checks["spectral radius (fixed-point)"]["theory"] < 1
+    assert 0 < checks["largest |eigenvalue| (fixed-point)"]["theory"] < 1
 
 
 def test_mgu_file_latex(capsys, tmp_path):

@@ -3,8 +3,9 @@
 
 - :mod:`.sites`: the site distribution and its three routes
   (:func:`from_fixed_point`, :func:`from_snapshot`, :func:`from_dmft`);
-- :mod:`.support`: the support ``rho(M(lam)) >= 1``, its radius, edge and
-  whiskers;
+- :mod:`.support`: the support ``rho(M(lam)) >= 1``, its radius and edge;
+- :mod:`.whiskers`: the units' own eigenvalues outside the bulk, and the
+  finite-N edge prediction;
 - :mod:`.observables`: the resolvent, the density and shares of eigenvalues
   in discs and annuli (the cavity equations, :mod:`.cavity`);
 - :mod:`.slow_modes`, :mod:`.atoms`, :mod:`.potential`: slow modes and
@@ -42,6 +43,7 @@ from .slow_modes import (
 )
 from .support import Support, inside_support, support_rho, support_values, trace_support, unit_eigenvalues
 from .views import MomentView, PencilView, SiteRule
+from .whiskers import EdgePrediction, Whisker, edge_prediction, whiskers
 
 __all__ = [
     "SiteDistribution",
@@ -60,6 +62,10 @@ __all__ = [
     "support_rho",
     "inside_support",
     "unit_eigenvalues",
+    "Whisker",
+    "whiskers",
+    "EdgePrediction",
+    "edge_prediction",
     "CavitySolution",
     "ResolventGrid",
     "resolvent",

@@ -348,10 +348,13 @@ def share_inside(
     circle; ``g`` is continuous but not smooth across the support's edge, so
     a circle crossing the edge converges like ``points^(-2)``.
     """
-    pencils = _pencils(sites)
+    _pencils(sites)
     _settings(tol, max_iter)
     center = complex(_as_lams(center))
     radius = _checks.positive(radius, "the radius")
+    if _crosses_whisker(sites, center, radius):
+        sites = sites.resolving_whiskers()
+    pencils = sites.pencils
     _checks.count(points, "points", 4)
     _checks.count(segments, "segments", 1)
     if points % segments:
@@ -368,6 +371,24 @@ def share_inside(
     check_converged(conv | (res <= CONTOUR_ACCEPT), res, "on the contour", throw)
     g = np.stack([s.g for s in sols]).T.reshape(-1)
     return float(np.mean(g * (z - center)).real) / pencils.m
+
+
+def _crosses_whisker(sites: SiteDistribution, center: complex, radius: float) -> bool:
+    """Whether the circle crosses the real axis where the fixed-point sites'
+    own real eigenvalues lie (a whisker, or the real part of the bulk):
+    there the share is an indicator of the gate's node, resolved by
+    :meth:`~gatefield.numerics.spectrum.sites.SiteDistribution.resolving_whiskers`."""
+    if sites.samples is not None or abs(center.imag) >= radius:
+        return False
+    from .support import unit_eigenvalues
+
+    mu = unit_eigenvalues(sites)
+    real = mu.real[np.abs(mu.imag) <= 1e-12 * np.maximum(1.0, np.abs(mu))]
+    if real.size == 0:
+        return False
+    half = float(np.sqrt(radius * radius - center.imag**2))
+    crossings = np.array([center.real - half, center.real + half])
+    return bool(np.any((crossings >= real.min()) & (crossings <= real.max())))
 
 
 def share_in_annulus(

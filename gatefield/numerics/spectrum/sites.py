@@ -179,6 +179,40 @@ class SiteDistribution:
 
         return trace_support(self)
 
+    def resolving_whiskers(self, quantile: int = 128, others: int = 8, max_sites: int = 1 << 15):
+        """The same distribution, discretized to resolve the real whiskers of
+        the units' own eigenvalues (a sampled distribution is returned as it is).
+
+        A contour that crosses a whisker (a circle about a gate's slow point)
+        makes the share an indicator of the gate's node, which a Gauss rule
+        (a few heavy points) resolves only to a point's weight: the 16-point
+        rule put the GRU share within 0.1 of 1 at ``alpha_z = 16`` at 0.408
+        against 0.384. The nodes that move the units' own eigenvalues
+        (:func:`~gatefield.theory.gates.whisker_nodes`: ``eta_z`` of a GRU,
+        ``eta_f`` of an LSTM) get an equal-weight quantile rule of at most
+        ``quantile`` points each (share error at most ``1 / (2 quantile)``; the
+        GRU share above moves by 1e-4 from 128 to 512 points), the other nodes
+        ``others`` Gauss points, within ``max_sites`` sites (each share holds
+        about 20k (point, site) pairs in memory at once, so time grows
+        linearly in the sites).
+        """
+        if self.samples is not None:
+            return self
+        cached = self.__dict__.get("_whiskers")
+        if cached is not None:
+            return cached
+        from ...theory.gates import whisker_nodes
+
+        compiled = self.compiled
+        coupling = dict(zip(compiled.nodes, compiled.couplings))
+        moving = whisker_nodes(self.cell)
+        budget = max_sites / others ** (len(compiled.nodes) - len(moving))
+        per_node = max(others, min(quantile, int(budget ** (1.0 / max(len(moving), 1)))))
+        points = {coupling[name]: others for name in compiled.nodes if name not in moving}
+        resolved = self.with_rule(SiteRule(points=points, quantile={coupling[name]: per_node for name in moving}))
+        self.__dict__["_whiskers"] = resolved  # computed once per distribution
+        return resolved
+
     def with_rule(self, rule: SiteRule) -> SiteDistribution:
         """The same distribution discretized with another :class:`SiteRule`."""
         if self.samples is not None:

@@ -15,10 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import GatefieldError
-from ...theory.gates import whisker_nodes
 from .observables import share_inside
 from .sites import SiteDistribution
-from .views import SiteRule
 
 __all__ = [
     "SLOW_POINTS",
@@ -66,49 +64,23 @@ def _deltas(deltas) -> np.ndarray:
     return d
 
 
-def slow_mode_rule(
-    sites: SiteDistribution, quantile: int = SLOW_QUANTILE_POINTS, others: int = SLOW_OTHER_POINTS
-) -> SiteDistribution:
-    """The same fixed-point distribution, discretized to resolve the slow
-    point's whisker (a sampled distribution is returned as it is).
-
-    Near a gate's slow point the spectrum is a real whisker of the units'
-    own eigenvalues (``1 - z`` for a GRU); a circle about the slow point
-    crosses it, so the share is an indicator of the gate's node, which a
-    Gauss rule (a few heavy points) resolves only to a point's weight (the
-    16-point rule put the GRU share within 0.1 of 1 at ``alpha_z = 16`` at
-    0.408 against 0.384). The nodes that move the units' own eigenvalues
-    (:func:`~gatefield.theory.gates.whisker_nodes`: ``eta_z`` of a GRU,
-    ``eta_f`` of an LSTM) get an equal-weight quantile rule instead (at most
-    ``quantile`` points each), the others ``others`` Gauss points, within
-    ``SLOW_MAX_SITES`` sites (an LSTM: 64 quantile points on ``eta_f``).
-    """
-    if sites.samples is not None:
-        return sites
-    compiled = sites.compiled
-    coupling = dict(zip(compiled.nodes, compiled.couplings))
-    moving = whisker_nodes(sites.cell)
-    # At most SLOW_MAX_SITES sites: fewer quantile points if several nodes move the whisker.
-    budget = SLOW_MAX_SITES / others ** (len(compiled.nodes) - len(moving))
-    per_node = max(others, min(quantile, int(budget ** (1.0 / max(len(moving), 1)))))
-    points = {coupling[name]: others for name in compiled.nodes if name not in moving}
-    return sites.with_rule(SiteRule(points=points, quantile={coupling[name]: per_node for name in moving}))
+def slow_mode_rule(sites: SiteDistribution) -> SiteDistribution:
+    """The distribution discretized to resolve the slow point's whisker
+    (:meth:`SiteDistribution.resolving_whiskers`)."""
+    return sites.resolving_whiskers(SLOW_QUANTILE_POINTS, SLOW_OTHER_POINTS, SLOW_MAX_SITES)
 
 
 def slow_mode_fraction(sites: SiteDistribution, deltas, points: int = 256) -> np.ndarray:
     """Share of eigenvalues within ``delta`` of the slow point, for each delta.
 
-    The contour integral of ``g`` around ``|lam - slow| = delta``
-    (:func:`~gatefield.numerics.spectrum.observables.share_inside`), so atoms
-    inside the circle are counted. A circle through the support's edge
-    converges like ``points^(-2)``. At a fixed point the distribution is
-    first discretized with :func:`slow_mode_rule`: the circle crosses the real
-    whisker of the units' own eigenvalues, which a Gauss rule resolves only
-    to one point's weight.
+    The contour integral of ``g`` around ``|lam - slow| = delta``: exactly
+    :func:`~gatefield.numerics.spectrum.observables.share_inside` of that disc
+    (which resolves the whisker the circle crosses), so atoms inside the
+    circle are counted. A circle through the support's edge converges like
+    ``points^(-2)``.
     """
     center = slow_point(sites.time)
-    resolved = slow_mode_rule(sites)
-    return np.array([share_inside(resolved, center, float(d), points=points) for d in _deltas(deltas)])
+    return np.array([share_inside(sites, center, float(d), points=points) for d in _deltas(deltas)])
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,6 @@ __all__ = [
     "inside_support",
     "trace_support",
     "unit_eigenvalues",
-    "UNIT_QUANTILE",
     "bounding_grid",
 ]
 
@@ -103,25 +102,29 @@ def support_rho(sites: SiteDistribution, lam, bulk: bool = False) -> np.ndarray:
         return np.max(np.abs(np.linalg.eigvals(M)), axis=-1)
 
 
-def inside_support(sites: SiteDistribution, lam) -> np.ndarray:
-    """Whether each ``lam`` lies in the predicted support.
+def inside_support(sites: SiteDistribution, lam, N: int | None = None) -> np.ndarray:
+    """Whether each ``lam`` lies in the predicted support: the bulk
+    (:func:`support_values` with ``bulk=True``) or a real whisker
+    (:func:`~gatefield.numerics.spectrum.whiskers.whiskers`).
 
-    The support is the bulk (:func:`support_values` with ``bulk=True``) and
-    its real whiskers: ``M`` diverges on every per-unit eigenvalue of ``A``,
-    so a real ``lam`` within the central ``UNIT_QUANTILE`` range of the real
-    per-unit eigenvalues is inside, as are the real eigenvalues a finite
-    network puts there (weakly coupled units keeping their own eigenvalue).
+    Parameters
+    ----------
+    N : int, optional
+        Judge the eigenvalues of an N-unit network: a finite network's own
+        eigenvalue of a weakly coupled unit sits near the whisker, not on it
+        (coupling moves it, and near the bulk's edge it pairs off the axis),
+        so a ``lam`` within the bulk's finite-N edge scale ``edge_tolerance(r,
+        N)`` of a whisker counts as on it. Without ``N``: on the axis only.
     """
+    from ...validation.tolerances import edge_tolerance
+    from .whiskers import whiskers
+
     lam = np.asarray(lam, dtype=complex)
     inside = _in_bulk(sites, lam)
-    mu = unit_eigenvalues(sites)
-    real = np.abs(mu.imag) <= 1e-12 * np.maximum(1.0, np.abs(mu))
-    if real.any():
-        weights = np.repeat(_moments(sites).weights, sites.m).reshape(mu.shape)[real]
-        lo = _weighted_quantile(mu.real[real], weights, 1.0 - UNIT_QUANTILE)
-        hi = _weighted_quantile(mu.real[real], weights, UNIT_QUANTILE)
-        on_axis = np.abs(lam.imag) <= 1e-9 * np.maximum(1.0, np.abs(lam))
-        inside = inside | (on_axis & (lam.real >= lo) & (lam.real <= hi))
+    on_axis = 1e-9 * np.maximum(1.0, np.abs(lam))
+    reach = on_axis if N is None else np.maximum(on_axis, edge_tolerance(trace_support(sites).bulk_radius, N))
+    for w in whiskers(sites):
+        inside |= (np.abs(lam.imag) <= reach) & (lam.real >= w.start - reach) & (lam.real <= w.end + reach)
     return inside
 
 
@@ -129,36 +132,39 @@ def _in_bulk(sites, lam):
     return support_rho(sites, lam, bulk=True) >= 1.0
 
 
-#: Quantile of the per-unit eigenvalues of ``A`` reported as the reach of the
-#: spectrum's real whiskers: 1 unit in 1000 lies beyond it.
-UNIT_QUANTILE = 0.999
-
-
 @dataclass(frozen=True)
 class Support:
-    """The predicted support of the Jacobian's spectrum.
+    """The predicted support of the Jacobian's spectrum (N = infinity).
 
     Attributes
     ----------
     boundary : complex array
-        The longest component of the level curve ``rho(M) = 1``.
+        The longest component of the bulk's boundary, the level curve
+        ``rho(M) = 1``.
     components : tuple of complex arrays
-        Every component of that curve (the support may have several: an
-        LSTM's bulk around 0 and its lens of slow modes near ``f``).
+        Every component of that curve (the bulk may have several: an
+        LSTM's disc around 0 and its lens of slow modes near ``f``).
     spectral_radius : float
-        ``max |lam|`` on the support.
+        ``sup |lam|`` on the support: the bulk and the closure of its
+        whiskers.
     rightmost_real : float
-        ``max Re lam`` on the support.
+        ``sup Re lam`` on the support.
+    bulk_radius, bulk_rightmost : float
+        The same over the bulk alone.
+    whiskers : tuple of Whisker
+        The real segments of the units' own eigenvalues outside the bulk,
+        with their mass (:mod:`~gatefield.numerics.spectrum.whiskers`).
+    edge_points : complex array
+        The outermost point of the bulk on each traced ray (rays that miss
+        it left out): the bulk's far edge, from which
+        :func:`~.whiskers.edge_prediction` reads its reach at a height.
     unit_radius, unit_rightmost : float
-        The ``UNIT_QUANTILE`` quantiles of ``|mu|`` and ``Re mu`` over the
-        per-unit eigenvalues ``mu`` of ``A``. ``M`` diverges on the set of
-        these values, so the support carries thin whiskers along them (where
-        weakly coupled units, e.g. behind a nearly closed gate, keep their own
-        eigenvalue); they hold a vanishing share of the density and a grid
-        resolves them only partly.
+        The largest ``|mu|`` and ``Re mu`` a unit attains among the own
+        eigenvalues outside the bulk (of the sampled site law): a whisker's
+        end may be a limit no unit reaches (a gate shuts only in the limit).
     stable : bool
-        Discrete time: support and whiskers inside the unit disc; continuous
-        time: inside the left half-plane.
+        Discrete time: the bulk and every attained own eigenvalue inside the
+        unit disc; continuous time: inside the left half-plane.
     route : str
     """
 
@@ -166,11 +172,29 @@ class Support:
     components: tuple
     spectral_radius: float
     rightmost_real: float
+    bulk_radius: float
+    bulk_rightmost: float
+    whiskers: tuple
+    edge_points: np.ndarray
     unit_radius: float
     unit_rightmost: float
     stable: bool
     time: str
     route: str
+
+    def summary(self) -> str:
+        """One line: the radius (and rightmost point in continuous time), the
+        bulk's, the whiskers with their share, and the verdict."""
+        if self.time == "discrete":
+            head = f"spectral radius {self.spectral_radius:.4f} (bulk {self.bulk_radius:.4f})"
+        else:
+            head = f"rightmost real part {self.rightmost_real:.4f} (bulk {self.bulk_rightmost:.4f})"
+        parts = [head]
+        if self.whiskers:
+            mass = sum(w.mass for w in self.whiskers)
+            ends = ", ".join(f"[{w.start:.4f}, {w.end:.4f}]" for w in self.whiskers)
+            parts.append(f"whiskers {ends} hold {mass:.2%} of eigenvalues")
+        return "; ".join(parts) + f" -> {'stable' if self.stable else 'unstable'}"
 
     def to_json(self) -> dict:
         def points(curve):
@@ -180,12 +204,11 @@ class Support:
             "route": self.route,
             "spectral_radius": self.spectral_radius,
             "rightmost_real": self.rightmost_real,
+            "bulk_radius": self.bulk_radius,
+            "bulk_rightmost": self.bulk_rightmost,
             "stable": self.stable,
-            "unit_eigenvalues": {
-                "quantile": UNIT_QUANTILE,
-                "max_abs": self.unit_radius,
-                "max_real": self.unit_rightmost,
-            },
+            "whiskers": [w.to_json() for w in self.whiskers],
+            "unit_eigenvalues": {"max_abs": self.unit_radius, "max_real": self.unit_rightmost},
             "boundary": points(self.boundary),
             "boundary_components": [points(c) for c in self.components],
         }
@@ -227,7 +250,53 @@ def _outermost(sites, origins, direction, reach, samples):
     return np.where(hit, lo, np.nan)
 
 
-def trace_support(sites: SiteDistribution, angles: int = 256, radial: int = 128, grid: int = 201) -> Support:
+#: Rays from the origin traced by default (:func:`trace_support`).
+ANGLES = 256
+
+
+def lowest_ray(angles: int = ANGLES) -> float:
+    """The angle of the lowest ray :func:`trace_support` traces: half a step
+    above the real axis. The axis itself carries the units' own eigenvalues,
+    where a discrete site law has a pole per site; the bulk is resolved down
+    to this ray, and what lies on the axis below it is whisker."""
+    return 0.5 * np.pi / angles
+
+
+#: How far past the lowest ray or line the bulk may continue along the real
+#: axis, in units of ``r theta^2`` (``r`` the radius, ``theta`` the lowest
+#: ray's angle, so the lowest probe passes at height ``h ~ r theta``): a tip
+#: of curvature radius ``rho`` falls short at that height by at most ``h^2 /
+#: (2 rho)``, within the reach for ``rho >= r / 8``, while a discrete site
+#: law's poles further along the axis stay out.
+TIP_REACH = 4.0
+
+
+def _axis_tip(sites, start: float, sign: float, reach: float) -> float:
+    """The bulk's crossing of the real axis next to ``start`` (a crossing of
+    the lowest ray or line), walking outward in the direction ``sign``: the
+    first exit, so that the units' own eigenvalues further out (poles of a
+    discrete site law) do not count. ``start`` itself where the axis there is
+    outside (``nan`` where ``start`` is)."""
+    if not np.isfinite(start) or not _in_bulk(sites, np.array([complex(start)]))[0]:
+        return start
+    steps = start + sign * reach * np.linspace(0.0, 1.0, 17)
+    inside = _in_bulk(sites, steps.astype(complex))
+    if inside.all():
+        return float(steps[-1])
+    k = int(np.argmin(inside))
+    lo, hi = steps[k - 1], steps[k]
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if _in_bulk(sites, np.array([complex(mid)]))[0]:
+            lo = mid
+        else:
+            hi = mid
+        if abs(hi - lo) <= 1e-12 * max(1.0, abs(hi)):
+            break
+    return float(lo)
+
+
+def trace_support(sites: SiteDistribution, angles: int = ANGLES, radial: int = 128, grid: int = 201) -> Support:
     """Locate the support ``rho(M(lam)) >= 1``: its radius, rightmost point and boundary.
 
     Notes
@@ -249,30 +318,66 @@ def trace_support(sites: SiteDistribution, angles: int = 256, radial: int = 128,
         R *= 2.0
         if R > 1e8:
             raise SolverError("the predicted support is unbounded; check the cell's gains")
-    theta = np.linspace(0.0, np.pi, angles)
+    theta = lowest_ray(angles) + np.linspace(0.0, np.pi - 2 * lowest_ray(angles), angles)
     radial_hits = _outermost(sites, np.zeros(angles, complex), np.exp(1j * theta), R, radial)
+    tips: list = []
     if np.all(np.isnan(radial_hits)):
         radius, rightmost, components = 0.0, -np.inf, ()
     else:
         radius = float(np.nanmax(radial_hits))
-        heights = np.linspace(0.0, radius, angles)
+        heights = radius * np.linspace(lowest_ray(angles), 1.0, angles)
         line_hits = _outermost(
             sites, -radius - 1e-9 + 1j * heights, np.ones(angles, complex), 2 * radius + 2e-9, radial
         )
         rightmost = float(np.nanmax(-radius - 1e-9 + line_hits))
+        # The bulk's tips on the real axis, continued from the lowest ray and line.
+        reach = TIP_REACH * lowest_ray(angles) ** 2 * radius
+        low_line = -radius - 1e-9 + line_hits[0]
+        tips = [_axis_tip(sites, radial_hits[0], 1.0, reach), -_axis_tip(sites, -radial_hits[-1], -1.0, reach)]
+        radius = max([radius] + [abs(t) for t in tips if np.isfinite(t)])
+        rightmost = max(rightmost, _axis_tip(sites, low_line, 1.0, reach) if np.isfinite(low_line) else -np.inf)
         components = _contours(sites, 1.03 * radius + 1e-12, grid)
     boundary = max(components, key=len) if components else np.zeros(0, complex)
-    mu = unit_eigenvalues(sites)
-    weights = np.repeat(_moments(sites).weights, sites.m)
-    unit_radius = _weighted_quantile(np.abs(mu).ravel(), weights, UNIT_QUANTILE)
-    unit_rightmost = _weighted_quantile(mu.real.ravel(), weights, UNIT_QUANTILE)
+    from .whiskers import attained, whiskers
+
+    found = _meet_tips(whiskers(sites), tips)
+    unit_radius, unit_rightmost = attained(sites)
+    spectral_radius = max([radius] + [max(abs(w.start), abs(w.end)) for w in found])
+    rightmost_real = max([rightmost] + [w.end for w in found])
     if time == "discrete":
         stable = max(radius, unit_radius) < 1.0
     else:
         stable = max(rightmost, unit_rightmost) < 0.0
     return Support(
-        boundary, components, radius, rightmost, unit_radius, unit_rightmost, bool(stable), time, sites.route
+        boundary,
+        components,
+        spectral_radius,
+        rightmost_real,
+        radius,
+        rightmost,
+        found,
+        (radial_hits * np.exp(1j * theta))[~np.isnan(radial_hits)],
+        unit_radius,
+        unit_rightmost,
+        bool(stable),
+        time,
+        sites.route,
     )
+
+
+def _meet_tips(found: tuple, tips: list) -> tuple:
+    """Whiskers end on the bulk's real tips exactly (the whisker search
+    locates the bulk on a grid of the axis)."""
+    from .whiskers import Whisker
+
+    out = []
+    for w in found:
+        start, end = w.start, w.end
+        for tip in (t for t in tips if np.isfinite(t)):
+            if start < tip < end:
+                start, end = (tip, end) if tip - start < end - tip else (start, tip)
+        out.append(Whisker(start, end, w.mass))
+    return tuple(out)
 
 
 def _contours(sites, extent, grid):
