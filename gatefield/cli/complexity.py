@@ -52,14 +52,21 @@ def run(args):
 
     cell = load_cell(args.cell)
     params = overrides(args.set)
-    result = solve_complexity(cell, params)
     found = None
-    if args.onset:
+    if args.onset:  # checked before any solve, so that a mistake costs nothing
         name, lo, hi = args.onset
         try:
             lo, hi = float(lo), float(hi)
         except ValueError:
             raise GatefieldError(f"--onset expects NAME LO HI with numbers LO and HI, got {lo!r} {hi!r}") from None
+        if name not in cell.defaults:
+            raise GatefieldError(
+                f"cell '{cell.name}' has no parameter '{name}'; its parameters: {', '.join(cell.defaults)}"
+            )
+        if not lo < hi:
+            raise GatefieldError(f"--onset needs lo < hi, got {lo:g} and {hi:g}")
+    result = solve_complexity(cell, params)
+    if args.onset:
         found = onset(cell, name, lo, hi, params, points=args.points)
     if args.json:
         data = result.to_json()

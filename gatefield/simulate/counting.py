@@ -175,6 +175,8 @@ def fixed_point_states(net: Network, eta: np.ndarray) -> np.ndarray:
     for name in c.nodes:  # inert nodes do not enter s*: any value will do
         env[name] = np.zeros(net.N)
     env.update(zip(ck.nodes, eta))
+    if c.fixed_state is None:  # pragma: no cover - kac_rice refuses such cells
+        raise GatefieldError(f"cell '{net.cell.name}' has no closed-form fixed point")
     solved = dict(zip(c.solved_states, (np.asarray(v, float) for v in c.fixed_state(env))))
     return np.stack([np.broadcast_to(solved[name], (net.N,)) for name in c.states])
 
