@@ -82,9 +82,11 @@ class Progress:
     @classmethod
     def dmft(cls, info: dict) -> None:
         """One redrawn stderr line per DMFT iteration: how far from self-consistent."""
+        drift = info.get("drift", float("nan"))
+        trend = "" if drift != drift else f", drift over the window {drift:.1e}"
         print(
             f"\r  dmft iteration {info['iteration']}: change {info['residual']:.2e} "
-            f"(sampling noise {info['noise']:.1e})",
+            f"(sampling noise {info['noise']:.1e}{trend})",
             end="",
             file=sys.stderr,
             flush=True,

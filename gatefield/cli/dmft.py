@@ -23,7 +23,7 @@ def add(sub, command):
     cell_arg(p)
     set_arg(p)
     p.add_argument("--samples", type=positive_int, default=2000, help="single-unit paths (default 2000)")
-    p.add_argument("--iterations", type=positive_int, default=60, help="most iterations (default 60)")
+    p.add_argument("--iterations", type=positive_int, default=200, help="most iterations (default 200)")
     p.add_argument(
         "--start",
         choices=["large", "small", "both"],

@@ -22,6 +22,7 @@ import numpy as np
 
 from ... import _checks, _sampling
 from ..._integrate import heun
+from ..._sampling import batch_means
 from ...errors import GatefieldError, SolverError
 from ..codegen import CompiledCell, compile_cell
 from ..problems import DMFT
@@ -49,13 +50,21 @@ STARTS = {"large": 1.0, "small": 1e-6}
 #: correlation time; from a slow start it creeps down to the decaying
 #: solution (monotonically, but slowly: see ``min_iterations``).
 INITIAL_DECAY = 0.25
-#: Convergence: the root mean square over lags of ``C_new(tau) - C(tau)`` over
-#: ``C(0)`` must be below ``tol + NOISE_SIGMAS * noise`` (``noise``: the rms
-#: standard error of ``C_new``) for ``QUIET_ITERATIONS`` iterations in a row.
-#: Pure noise gives a change of about sqrt(2) noise, so 2 stops once a drift
-#: is no longer resolved (``docs/theory/6-dmft.md#stopping-rule``).
-NOISE_SIGMAS = 2.0
-QUIET_ITERATIONS = 2
+#: Convergence (``docs/theory/6-dmft.md#stopping-rule``): over the last
+#: ``WINDOW`` iterations, the least-squares trend of each ``C_a(0)`` and of
+#: each lag average of ``C_a(tau)`` (the tail, the iteration's slowest mode)
+#: must be below ``tol`` plus ``TREND_SIGMAS`` standard errors of the trend,
+#: relative to ``C_a(0)``. A change per iteration below the sampling noise
+#: can still add up to a bias over many iterations (the GRU at g_h = 3 creeps
+#: by 2% of E[h^2] after its change per iteration drops below the noise);
+#: the trend over a window resolves such a creep down to about
+#: ``2 sqrt(12 / WINDOW)`` noise.
+WINDOW = 60
+TREND_SIGMAS = 2.0
+#: Batches of the window for the error of its mean (:func:`window_error`)
+#: and for its trend (:func:`window_trend`).
+WINDOW_BATCHES = 3
+TREND_BATCHES = 6
 #: A solution is static when its fluctuating part ``C(0) - C(inf)`` is below
 #: this fraction of ``C(0)`` (a chaotic state has a fraction near 1).
 STATIC_FRACTION = 0.05
@@ -100,6 +109,10 @@ class DMFTSolution(Solution):
         The sampling-noise level of ``C_new`` (``max_a rms_tau`` of its
         standard error over ``C_a(0)``); ``residual`` is the last change
         ``max_a rms_tau (C_new - C) / C_a(0)``.
+    drift, drift_error : float
+        The trend of the iteration over its last ``window`` iterations and
+        its standard error, relative to ``C_a(0)`` (:class:`Trend`); the
+        stopping rule asks ``drift <= tol + 2 drift_error``.
     clipped : float
         Largest clipped eigenvalue mass of the circulant embeddings in the
         final passes (0: the paths had exactly the requested covariance).
@@ -122,6 +135,16 @@ class DMFTSolution(Solution):
     clipped: float
     samples: tuple = field(repr=False, metadata={"json": False})
     start: str
+    drift: float = float("nan")
+    drift_error: float = float("nan")
+
+    @property
+    def estimated_bias(self) -> float:
+        """The bias the remaining drift may leave, relative to ``C(0)``: the
+        window's mean lags a linear drift by half the window, so half the
+        drift, or the resolution of the trend (``TREND_SIGMAS`` errors) if
+        larger."""
+        return 0.5 * max(self.drift, TREND_SIGMAS * self.drift_error)
 
     def to_json(self) -> dict:
         from ..._json import encode
@@ -137,6 +160,9 @@ class DMFTSolution(Solution):
             "iterations": self.iterations,
             "residual": self.residual,
             "noise": self.noise,
+            "drift": self.drift,
+            "drift_error": self.drift_error,
+            "estimated_bias": self.estimated_bias,
             "clipped": self.clipped,
             "decay_time": self.decay_time,
             "correlations": {k: v.mean for k, v in self.correlations.items()},
@@ -272,15 +298,22 @@ class PathSampling:
         Depth of Anderson acceleration (0: the damped iteration); a mixed
         step that makes ``C(0)`` negative is replaced by the damped one.
     damping : float
-        In (0, 1]: ``C <- (1 - damping) C + damping C_new``.
+        In (0, 1]: ``C <- (1 - damping) C + damping C_new`` (default 1, the
+        plain iteration: the window's average removes its noise, and damping
+        only slows the approach).
     tol : float
-        Converged when the change is below ``tol + 2 noise`` twice in a row
-        (see ``NOISE_SIGMAS``), or when every ``C_a(0)`` is below ``atol``.
+        Converged when the drift over the last ``window`` iterations is
+        below ``tol + 2`` of its standard errors (see ``WINDOW``), or when
+        every ``C_a(0)`` is below ``atol``; the measured ``C`` is then the
+        mean over that window.
+    window : int
+        Iterations in the trend test and the final average (default
+        ``WINDOW``).
     atol : float
         Absolute floor of ``C_a(0)``: below it a solution counts as zero.
     measure : int
-        Extra passes at the converged ``C``, pooled with the last
-        iteration's pass for the reported correlations and moments.
+        Extra passes at the converged ``C`` (beyond one), pooled for the
+        reported correlations and moments.
     seed : int
         Seed of all sampling (paths and initial states).
     start : {"large", "small"}
@@ -296,11 +329,12 @@ class PathSampling:
     burn_in: float | None = None
     max_lag: float | None = None
     dt: float | None = None
-    iterations: int = 60
-    min_iterations: int = 40
+    iterations: int = 200
+    min_iterations: int = 60
     anderson: int = 0
-    damping: float = 0.5
+    damping: float = 1.0
     tol: float = 1e-3
+    window: int = WINDOW
     atol: float = 1e-10
     measure: int = 2
     seed: int = 0
@@ -315,6 +349,7 @@ class PathSampling:
         _checks.count(self.min_iterations, "min_iterations", 0)
         _checks.count(self.anderson, "the Anderson depth", 0)
         _checks.count(self.measure, "the number of measuring passes", 0)
+        _checks.count(self.window, "the window", 2 * WINDOW_BATCHES)
         _checks.count(self.seed, "the seed", 0)
         _checks.fraction(self.damping, "damping")
         _checks.positive(self.tol, "tol", allow_zero=True)
@@ -332,6 +367,7 @@ class PathSampling:
             "dt": step if cell.time == "continuous" else None,
             "damping": self.damping,
             "tol": self.tol,
+            "window": self.window,
             "atol": self.atol,
             "measure": self.measure,
             "seed": self.seed,
@@ -365,7 +401,9 @@ class PathSampling:
             return out
 
         status, residual, noise, it = Status.MAX_ITERATIONS, float("nan"), float("nan"), 0
-        last, quiet = None, 0
+        trend = Trend(float("nan"), float("nan"))
+        history: list = []
+        moment_history: list = []
         mixing = Anderson(self.anderson, ANDERSON_RIDGE)
         for it in range(1, self.iterations + 1):
             out = one_pass(C)
@@ -374,26 +412,101 @@ class PathSampling:
             scale = np.maximum(C[:, 0], C_new[:, 0]) + atol
             residual = float(np.max(np.sqrt(np.mean((C_new - C) ** 2, axis=1)) / scale))
             noise = float(np.max(np.sqrt(np.mean(se**2, axis=1)) / scale))
+            history.append(C_new)
+            moment_history.append(_pass_moments(compiled, out))
             C = mixing.step(C, C_new - C, self.damping, valid=lambda x: bool(np.all(x[:, 0] >= 0)))
-            last = out
-            quiet = quiet + 1 if residual <= self.tol + NOISE_SIGMAS * noise else 0
-            if self.progress is not None:
+            if np.all(C[:, 0] < atol):  # collapsed onto the zero solution
+                status = Status.SUCCESS
+                break
+            if len(history) >= self.window:
+                trend = window_trend(np.array(history[-self.window :]))
+                if self.progress is not None:
+                    self.progress(
+                        {
+                            "iteration": it,
+                            "residual": residual,
+                            "noise": noise,
+                            "drift": trend.drift,
+                            "C0": {n: float(C[a, 0]) for a, n in enumerate(names)},
+                        }
+                    )
+                if it >= self.min_iterations and trend.drift <= self.tol + TREND_SIGMAS * trend.error:
+                    status = Status.SUCCESS
+                    # The stationary C: the mean over the window, so that one
+                    # iteration's sampling noise does not stay in it.
+                    C = np.mean(history[-self.window :], axis=0)
+                    break
+            elif self.progress is not None:
                 self.progress(
                     {
                         "iteration": it,
                         "residual": residual,
                         "noise": noise,
+                        "drift": float("nan"),
                         "C0": {n: float(C[a, 0]) for a, n in enumerate(names)},
                     }
                 )
-            if (quiet >= QUIET_ITERATIONS and it >= self.min_iterations) or np.all(C[:, 0] < atol):
-                status = Status.SUCCESS
-                break
-        passes = [last] + [one_pass(C) for _ in range(self.measure)]
-        return _measure(problem, compiled, passes, tau, status, it, residual, noise, self)
+        passes = [one_pass(C) for _ in range(1 + self.measure)]
+        window = moment_history[-self.window :] if status.ok and len(moment_history) >= self.window else []
+        return _measure(problem, compiled, passes, tau, status, it, residual, noise, trend, self, window)
 
 
-def _measure(problem, compiled, passes, tau, status, it, residual, noise, solver) -> DMFTSolution:
+@dataclass(frozen=True)
+class Trend:
+    """The drift of the iteration over its last window: the largest least-
+    squares change over the window of ``C_a(0)`` or of the lag average of
+    ``C_a(tau)``, relative to ``C_a(0)``, and its standard error."""
+
+    drift: float
+    error: float
+
+
+def window_trend(window: np.ndarray) -> Trend:
+    """:class:`Trend` of ``window``: (W, K, L) outputs ``C_new`` of the last W
+    iterations, fitted to the means of ``TREND_BATCHES`` contiguous batches
+    (successive iterates are correlated along the slow mode, batches of
+    several iterations much less, so the fit's scatter measures the noise
+    a trend must exceed)."""
+    W = len(window)
+    scale = np.abs(window[:, :, 0]).mean(axis=0) + 1e-300
+    series = np.concatenate([window[:, :, 0], window.mean(axis=2)], axis=1) / np.concatenate([scale, scale])
+    per = W // TREND_BATCHES
+    series = series[W - per * TREND_BATCHES :].reshape(TREND_BATCHES, per, -1).mean(axis=1)
+    t = (np.arange(TREND_BATCHES) - (TREND_BATCHES - 1) / 2) * per
+    slope = t @ (series - series.mean(axis=0)) / (t @ t)
+    fitted = series.mean(axis=0) + np.outer(t, slope)
+    spread = np.sqrt(np.sum((series - fitted) ** 2, axis=0) / (TREND_BATCHES - 2))
+    error = spread / math.sqrt(t @ t)
+    k = int(np.argmax(np.abs(slope) / np.maximum(error, 1e-300)))
+    return Trend(float(abs(slope[k]) * W), float(error[k] * W))
+
+
+def _pass_moments(compiled, out) -> dict:
+    """The one-time moments of one pass (means over its paths)."""
+    values = {}
+    for k, name in enumerate(compiled.states):
+        values[f"E[{name}]"] = float(out["mean_s"][k].mean())
+        values[f"E[{name}^2]"] = float(out["acf_s"][k, :, 0].mean())
+    if out["mean_d"] is not None:
+        for j, name in enumerate(compiled.definition_names):
+            values[f"E[{name}]"] = float(out["mean_d"][j].mean())
+            values[f"E[{name}^2]"] = float(out["sq_d"][j].mean())
+    for a, name in enumerate(compiled.couplings):
+        values[f"C_{name}(0)"] = float(out["acf_v"][a, :, 0].mean())
+    return values
+
+
+def window_error(series) -> float:
+    """The standard error of the mean of a window of iterates, by batch
+    means over ``WINDOW_BATCHES`` contiguous batches: the iteration carries
+    each pass's sampling noise forward along its slow mode, so successive
+    iterates are correlated over several iterations (the GRU at g_h = 3
+    wanders by about 1% of E[h^2] over tens of iterations), and a batch of a
+    third of the window is longer than that."""
+    return float(batch_means(np.asarray(series, dtype=float), WINDOW_BATCHES)[1])
+
+
+def _measure(problem, compiled, passes, tau, status, it, residual, noise, trend, solver, window) -> DMFTSolution:
     """Pool the passes at the final ``C`` into the reported statistics."""
     acf_v = np.concatenate([p["acf_v"] for p in passes], axis=1)
     acf_s = np.concatenate([p["acf_s"] for p in passes], axis=1)
@@ -425,6 +538,11 @@ def _measure(problem, compiled, passes, tau, status, it, residual, noise, solver
     names = compiled.couplings
     for a, name in enumerate(names):
         moments[f"C_{name}(0)"] = Estimate(C_est[a, 0], C_err[a, 0])
+    if window:  # the uncertainty the converged C itself carries (see window_error)
+        for key, estimate in list(moments.items()):
+            if key in window[0]:
+                spread = window_error([w[key] for w in window])
+                moments[key] = Estimate(estimate.mean, float(np.hypot(estimate.stderr, spread)))
     floors = tail(C_est)
     fluct = C_est[:, 0] - floors
     atol = solver.atol
@@ -434,8 +552,9 @@ def _measure(problem, compiled, passes, tau, status, it, residual, noise, solver
     message = ""
     if not status.ok:
         message = (
-            f"DMFT for cell '{cell.name}' did not converge in {solver.iterations} iterations "
-            f"(residual {residual:.3g}, noise {noise:.3g}); raise iterations or samples"
+            f"DMFT for cell '{cell.name}' did not become stationary in {solver.iterations} iterations "
+            f"(drift {trend.drift:.3g} +- {trend.error:.3g} of C(0) over the last {solver.window}); "
+            "raise iterations or samples"
         )
     return DMFTSolution(
         problem=problem,
@@ -456,4 +575,6 @@ def _measure(problem, compiled, passes, tau, status, it, residual, noise, solver
         residual=residual,
         settings=solver.settings(cell),
         message=message,
+        drift=trend.drift,
+        drift_error=trend.error,
     )
