@@ -43,7 +43,7 @@ from .slow_modes import (
 )
 from .support import Support, inside_support, support_rho, support_values, trace_support, unit_eigenvalues
 from .views import MomentView, PencilView, SiteRule
-from .whiskers import EdgePrediction, Whisker, edge_prediction, whiskers
+from .whiskers import EdgePrediction, Whisker, edge_prediction, radius_scatter, whiskers, widened
 
 __all__ = [
     "SiteDistribution",
@@ -66,6 +66,8 @@ __all__ = [
     "whiskers",
     "EdgePrediction",
     "edge_prediction",
+    "radius_scatter",
+    "widened",
     "CavitySolution",
     "ResolventGrid",
     "resolvent",
