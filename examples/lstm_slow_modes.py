@@ -94,8 +94,7 @@ def main(N: int = 1000, out: str | Path = "lstm_slow_modes", seed: int = 0) -> d
     lens_parts = [c for c in support.components if c.real.min() > 0.5]
     lens = (min(c.real.min() for c in lens_parts), max(c.real.max() for c in lens_parts))
     print(
-        f"mean field: q = {q:.6f}; {support.summary()}; "
-        f"slow-mode lens on Re lambda in [{lens[0]:.3f}, {lens[1]:.3f}]"
+        f"mean field: q = {q:.6f}; {support.summary()}; slow-mode lens on Re lambda in [{lens[0]:.3f}, {lens[1]:.3f}]"
     )
 
     # Simulation

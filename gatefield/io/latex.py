@@ -32,6 +32,7 @@ import sympy
 from ..errors import GatefieldError
 from ..theory.derive import jacobian_pencil, mean_field_equations, order_parameter, support_matrix
 from ..theory.spec import Cell
+from ._latex_complexity import complexity_latex
 from ._latex_printer import (
     _MATRIX_CHARS,
     _SEP,
@@ -44,7 +45,7 @@ from ._latex_printer import (
     escape_text,
 )
 
-__all__ = ["cell_latex", "latex_document", "compile_latex", "escape_text"]
+__all__ = ["cell_latex", "latex_document", "compile_latex", "complexity_latex", "escape_text"]
 
 #: Seconds pdflatex may run; a report compiles in about a second.
 _PDFLATEX_TIMEOUT = 120
@@ -325,7 +326,7 @@ def cell_latex(cell: Cell) -> str:
     Returns
     -------
     str
-        Five sections, in order: "The cell" (time type, states, product
+        Six sections, in order: "The cell" (time type, states, product
         nodes, definitions as written, updates, parameter defaults),
         "Mean-field equations" (closed-form fixed point ``s*(eta)``, states
         solved numerically, and ``q_a = E[v_a(s*, eta)^2]``), "Jacobian
@@ -333,7 +334,9 @@ def cell_latex(cell: Cell) -> str:
         "Support of the spectrum" (the entries of ``M(lambda)``, the boundary
         ``rho(M(lambda)) = 1`` and the stability criterion for the cell's time
         type), then "Dynamical mean-field theory" (the single-unit process of
-        docs/theory/6-dmft.md with the cell's own node arguments). Needs the
+        docs/theory/6-dmft.md with the cell's own node arguments), then
+        "Fixed-point complexity" (the Kac-Rice integrand, transfer matrix
+        and variational functional, docs/theory/10-complexity.md). Needs the
         packages amsmath, amssymb and graphicx.
 
     Notes
@@ -350,6 +353,7 @@ def cell_latex(cell: Cell) -> str:
                 _section_pencil(cell, p),
                 _section_support(cell, p),
                 _section_dmft(cell, p),
+                complexity_latex(cell, p),
             ]
         )
         + "\n"

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 N = 200
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -7,8 +7,8 @@ import sympy
 
 import gatefield as gf
 from gatefield.errors import UnsupportedCellError
+from gatefield.io.latex import complexity_latex
 from gatefield.theory.complexity import (
-    complexity_latex,
     hermitized_determinant,
     kac_rice,
     stationarity_equations,

@@ -22,13 +22,14 @@ import numpy as np
 
 from ... import _checks, _sampling
 from ..._integrate import heun
-from ..._sampling import batch_means
 from ...errors import GatefieldError, SolverError
 from ..codegen import CompiledCell, compile_cell
 from ..problems import DMFT
-from ..solution import Estimate, Solution, Status
+from ..solution import Estimate, Status
+from .dmft_solution import SHUT, STATIC_FRACTION, DMFTSolution
 from .mixing import Anderson
 from .paths import autocorrelation, decay_time, draw, prepare, tail
+from .stopping import TREND_SIGMAS, WINDOW_BATCHES, Trend, window_error, window_trend
 
 __all__ = ["PathSampling", "DMFTSolution", "DISCRETE_DEFAULTS", "CONTINUOUS_DEFAULTS", "SHUT"]
 
@@ -60,115 +61,10 @@ INITIAL_DECAY = 0.25
 #: the trend over a window resolves such a creep down to about
 #: ``2 sqrt(12 / WINDOW)`` noise.
 WINDOW = 60
-TREND_SIGMAS = 2.0
-#: Batches of the window for the error of its mean (:func:`window_error`)
-#: and for its trend (:func:`window_trend`).
-WINDOW_BATCHES = 3
-TREND_BATCHES = 6
-#: A solution is static when its fluctuating part ``C(0) - C(inf)`` is below
-#: this fraction of ``C(0)`` (a chaotic state has a fraction near 1).
-STATIC_FRACTION = 0.05
-#: A gate below this counts as shut in the ``P[g shut]`` moments (and one
-#: above ``1 - SHUT`` as open).
-SHUT = 0.05
 #: Tikhonov ridge of Anderson's least squares, relative to the largest squared
 #: residual difference: sampled residuals are noisy, and an unregularized fit
 #: amplifies that noise along near-collinear differences.
 ANDERSON_RIDGE = 1e-3
-
-
-@dataclass(frozen=True, kw_only=True)
-class DMFTSolution(Solution):
-    """A stationary solution of the single-unit process (by sampling).
-
-    Attributes
-    ----------
-    problem : DMFT
-    parameters : dict
-    time : {"discrete", "continuous"}
-    tau : (L,) array
-        Lags: steps (discrete) or multiples of ``dt`` (continuous).
-    correlations : dict
-        Coupling name -> ``Estimate`` of ``C_a(tau)`` (arrays over lags), the
-        node covariance ``E[v_a(t) v_a(t + tau)]``, with its standard error
-        from the path-to-path scatter.
-    moments : dict
-        One-time moments as ``Estimate``: ``"E[s]"`` and ``"E[s^2]"`` for
-        every state and intermediate definition; ``"P[g shut]"`` and
-        ``"P[g open]"``, the share of time a gate spends below ``SHUT`` or
-        above ``1 - SHUT``; and ``"C_J(0)"`` (= ``E[v^2]``) per coupling.
-    state_correlations : dict
-        State name -> ``E[s(t) s(t + tau)]`` (L,).
-    static : bool
-        True when every fluctuating part ``C_a(0) - C_a(inf)`` is below
-        ``STATIC_FRACTION * C_a(0)`` (or ``C_a(0)`` is below ``atol``).
-    decay_time : dict
-        Coupling name -> first lag where ``C_a(tau) - C_a(inf)`` falls below
-        ``1/e`` of its start; nan when static or beyond the window.
-    noise : float
-        The sampling-noise level of ``C_new`` (``max_a rms_tau`` of its
-        standard error over ``C_a(0)``); ``residual`` is the last change
-        ``max_a rms_tau (C_new - C) / C_a(0)``.
-    drift, drift_error : float
-        The trend of the iteration over its last ``window`` iterations and
-        its standard error, relative to ``C_a(0)`` (:class:`Trend`); the
-        stopping rule asks ``drift <= tol + 2 drift_error``.
-    clipped : float
-        Largest clipped eigenvalue mass of the circulant embeddings in the
-        final passes (0: the paths had exactly the requested covariance).
-    samples : tuple of arrays
-        ``(states (m, S), nodes (K, S))`` of the sample paths at one time
-        after the burn-in: a site distribution of the stationary state.
-    start : {"large", "small"}
-    """
-
-    problem: DMFT = field(repr=False, metadata={"json": False})
-    parameters: dict
-    time: str
-    tau: np.ndarray = field(repr=False)
-    correlations: dict = field(repr=False)
-    moments: dict
-    state_correlations: dict = field(repr=False)
-    static: bool
-    decay_time: dict
-    noise: float
-    clipped: float
-    samples: tuple = field(repr=False, metadata={"json": False})
-    start: str
-    drift: float = float("nan")
-    drift_error: float = float("nan")
-
-    @property
-    def estimated_bias(self) -> float:
-        """The bias the remaining drift may leave, relative to ``C(0)``: the
-        window's mean lags a linear drift by half the window, so half the
-        drift, or the resolution of the trend (``TREND_SIGMAS`` errors) if
-        larger."""
-        return 0.5 * max(self.drift, TREND_SIGMAS * self.drift_error)
-
-    def to_json(self) -> dict:
-        from ..._json import encode
-
-        data = encode({k: getattr(self, k) for k in ("parameters", "time", "tau", "moments", "static")})
-        return {
-            "route": "dmft",
-            "method": "sampling",
-            "cell": self.problem.cell.name,
-            **data,
-            "start": self.start,
-            "status": self.status.value,
-            "iterations": self.iterations,
-            "residual": self.residual,
-            "noise": self.noise,
-            "drift": self.drift,
-            "drift_error": self.drift_error,
-            "estimated_bias": self.estimated_bias,
-            "clipped": self.clipped,
-            "decay_time": self.decay_time,
-            "correlations": {k: v.mean for k, v in self.correlations.items()},
-            "correlation_errors": {k: v.stderr for k, v in self.correlations.items()},
-            "settings": self.settings,
-        }
 
 
 class _Process:
@@ -451,36 +347,6 @@ class PathSampling:
         return _measure(problem, compiled, passes, tau, status, it, residual, noise, trend, self, window)
 
 
-@dataclass(frozen=True)
-class Trend:
-    """The drift of the iteration over its last window: the largest least-
-    squares change over the window of ``C_a(0)`` or of the lag average of
-    ``C_a(tau)``, relative to ``C_a(0)``, and its standard error."""
-
-    drift: float
-    error: float
-
-
-def window_trend(window: np.ndarray) -> Trend:
-    """:class:`Trend` of ``window``: (W, K, L) outputs ``C_new`` of the last W
-    iterations, fitted to the means of ``TREND_BATCHES`` contiguous batches
-    (successive iterates are correlated along the slow mode, batches of
-    several iterations much less, so the fit's scatter measures the noise
-    a trend must exceed)."""
-    W = len(window)
-    scale = np.abs(window[:, :, 0]).mean(axis=0) + 1e-300
-    series = np.concatenate([window[:, :, 0], window.mean(axis=2)], axis=1) / np.concatenate([scale, scale])
-    per = W // TREND_BATCHES
-    series = series[W - per * TREND_BATCHES :].reshape(TREND_BATCHES, per, -1).mean(axis=1)
-    t = (np.arange(TREND_BATCHES) - (TREND_BATCHES - 1) / 2) * per
-    slope = t @ (series - series.mean(axis=0)) / (t @ t)
-    fitted = series.mean(axis=0) + np.outer(t, slope)
-    spread = np.sqrt(np.sum((series - fitted) ** 2, axis=0) / (TREND_BATCHES - 2))
-    error = spread / math.sqrt(t @ t)
-    k = int(np.argmax(np.abs(slope) / np.maximum(error, 1e-300)))
-    return Trend(float(abs(slope[k]) * W), float(error[k] * W))
-
-
 def _pass_moments(compiled, out) -> dict:
     """The one-time moments of one pass (means over its paths)."""
     values = {}
@@ -494,16 +360,6 @@ def _pass_moments(compiled, out) -> dict:
     for a, name in enumerate(compiled.couplings):
         values[f"C_{name}(0)"] = float(out["acf_v"][a, :, 0].mean())
     return values
-
-
-def window_error(series) -> float:
-    """The standard error of the mean of a window of iterates, by batch
-    means over ``WINDOW_BATCHES`` contiguous batches: the iteration carries
-    each pass's sampling noise forward along its slow mode, so successive
-    iterates are correlated over several iterations (the GRU at g_h = 3
-    wanders by about 1% of E[h^2] over tens of iterations), and a batch of a
-    third of the window is longer than that."""
-    return float(batch_means(np.asarray(series, dtype=float), WINDOW_BATCHES)[1])
 
 
 def _measure(problem, compiled, passes, tau, status, it, residual, noise, trend, solver, window) -> DMFTSolution:

@@ -112,8 +112,9 @@ def unit_law(sites: SiteDistribution, samples: int = LAW_SAMPLES) -> Law:
         law = Law(np.linalg.eigvals(A), sites.pencils.weights, np.zeros((0, m)))
     else:
         rng = np.random.default_rng(_SEED)
-        used = [n for n in compiled.pencil_nodes if sites.variances[n] > 0]
-        sd = {n: math.sqrt(sites.variances[n]) for n in used}
+        variances = sites.variances or {}  # a fixed-point distribution always has them
+        used = [n for n in compiled.pencil_nodes if variances[n] > 0]
+        sd = {n: math.sqrt(variances[n]) for n in used}
         draws = {n: sd[n] * rng.standard_normal(samples) for n in used}
         if used:
             grid = np.meshgrid(*[[-EXTREME, 0.0, EXTREME]] * len(used), indexing="ij")
