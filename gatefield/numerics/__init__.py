@@ -7,10 +7,11 @@
   :class:`~.solution.Status`;
 - :mod:`.spectrum`: the spectral engine, every quantity a function of a
   :class:`~.spectrum.SiteDistribution`;
+- :mod:`.complexity`: the Kac-Rice complexity of fixed points;
 - :mod:`.sweep`: quantities over one or two parameters.
 """
 
-from . import problems, quadrature, solvers, spectrum
+from . import complexity, problems, quadrature, solvers, spectrum
 from .codegen import CompiledCell, GeneratedFunction, compile_cell, generate
 from .solution import Estimate, Solution, Status
 from .solve import solve
@@ -28,6 +29,7 @@ __all__ = [
     "Status",
     "Estimate",
     "spectrum",
+    "complexity",
     "quadrature",
     "sweep",
     "Sweep",

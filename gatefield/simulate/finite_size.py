@@ -1,4 +1,5 @@
-"""Finite-size scans of the QR Lyapunov exponent, extrapolated in 1/N.
+"""Finite-size scans, extrapolated in 1/N: the QR Lyapunov exponent and the
+order parameters of fixed points.
 
 A finite network's exponent sits under the large-N one and approaches it
 slowly, so one size cannot be compared with the theory. :func:`lyapunov_scan`
@@ -19,7 +20,14 @@ from .._checks import count as check_count
 from ..errors import GatefieldError
 from .lyapunov import DEFAULT_DT, lyapunov
 
-__all__ = ["FiniteSizeScan", "finite_size_fit", "lyapunov_scan", "SCAN_MIN_SEEDS"]
+__all__ = [
+    "FiniteSizeScan",
+    "OrderParameterScan",
+    "finite_size_fit",
+    "lyapunov_scan",
+    "order_parameter_scan",
+    "SCAN_MIN_SEEDS",
+]
 
 #: Fewest networks per size in :func:`lyapunov_scan`: their scatter is the
 #: error of each size, and two give a scatter with one degree of freedom.
@@ -100,14 +108,14 @@ class FiniteSizeScan:
         }
 
 
-def finite_size_fit(sizes, values, errors, *, birge: bool = True) -> tuple:
-    """Weighted least-squares fit of ``values = limit + slope / sizes``.
+def finite_size_fit(sizes, values, errors, *, birge: bool = True, power: float = 1.0) -> tuple:
+    """Weighted least-squares fit of ``values = limit + slope / sizes**power``.
 
     Returns ``(limit, limit_error, slope, slope_error, chi2, dof)``. The
     errors are propagated from ``errors`` (unscaled covariance) and, with
     ``birge``, multiplied by ``sqrt(chi2 / dof)`` where that exceeds 1.
     """
-    x = 1.0 / np.asarray(sizes, dtype=float)
+    x = 1.0 / np.asarray(sizes, dtype=float) ** power
     y = np.asarray(values, dtype=float)
     e = np.asarray(errors, dtype=float)
     if len(x) < 2 or len(np.unique(x)) < 2:
@@ -214,3 +222,102 @@ def lyapunov_scan(
         steps,
         (DEFAULT_DT if dt is None else float(dt)) if continuous else None,
     )
+
+
+@dataclass(frozen=True)
+class OrderParameterScan:
+    """Order parameters ``q_a = <v_a^2>`` of finite networks' fixed points at
+    several sizes, with their fits ``q_a(N) = limit + slope / N**power`` for
+    ``power`` 1 and 1/2 (:func:`finite_size_fit`; the ``chi2`` of each says
+    which law the points follow).
+
+    Attributes
+    ----------
+    sizes : tuple of int
+    means, errors : dict
+        Coupling -> per-size mean over seeds and its standard error.
+    found : dict
+        Size -> the number of seeds whose fixed point was found.
+    fits : dict
+        ``(coupling, power)`` -> ``(limit, limit_error, slope, slope_error,
+        chi2, dof)``.
+    equations : str
+        The fixed-point equations solved (:func:`~.fixed_point.find_fixed_point`).
+    """
+
+    cell: str
+    parameters: dict
+    sizes: tuple
+    means: dict
+    errors: dict
+    found: dict
+    fits: dict
+    equations: str
+
+    def to_json(self) -> dict:
+        return {
+            "cell": self.cell,
+            "parameters": self.parameters,
+            "sizes": list(self.sizes),
+            "means": {k: v.tolist() for k, v in self.means.items()},
+            "errors": {k: v.tolist() for k, v in self.errors.items()},
+            "found": {str(n): c for n, c in self.found.items()},
+            "fits": {
+                f"{a} 1/N^{power:g}": dict(zip(("limit", "limit_error", "slope", "slope_error", "chi2", "dof"), f))
+                for (a, power), f in self.fits.items()
+            },
+            "equations": self.equations,
+        }
+
+
+def order_parameter_scan(
+    cell, parameters: dict | None, sizes, seeds: int, *, equations: str = "reduced", progress=None
+) -> OrderParameterScan:
+    """Fixed points of ``seeds`` networks at every size in ``sizes``, their
+    order parameters, and the fits in ``1/N`` and ``1/sqrt(N)``.
+
+    Each network is relaxed from a random state (seed-separated from its
+    couplings) and solved by :func:`~.fixed_point.find_fixed_point` with
+    ``equations``; a network without a fixed point found is left out of its
+    size's mean (and counted in ``found``).
+    """
+    from .fixed_point import find_fixed_point
+    from .network import initial_state, make_network, population_q
+
+    sizes = tuple(sorted({check_count(n, "a network size", 2) for n in sizes}))
+    if len(sizes) < 2:
+        raise GatefieldError(f"a finite-size scan needs at least two different network sizes, got {list(sizes)}")
+    seeds = check_count(seeds, "the number of seeds", 1)
+    if seeds < SCAN_MIN_SEEDS:
+        raise GatefieldError(
+            f"a finite-size scan needs at least {SCAN_MIN_SEEDS} seeds per size, got {seeds}: "
+            "the error of each size is the scatter between networks"
+        )
+    values = cell.resolve(parameters)
+    per_size: dict = {}
+    found: dict = {}
+    done, total = 0, len(sizes) * seeds
+    for N in sizes:
+        rows = []
+        for seed in range(seeds):
+            net = make_network(cell, N, seed, values)
+            fp = find_fixed_point(net, initial_state(net, seed), equations=equations)
+            if fp.converged:
+                rows.append(population_q(net, fp.state))
+            done += 1
+            if progress is not None:
+                progress(done, total)
+        if len(rows) < 2:
+            raise GatefieldError(
+                f"only {len(rows)} of {seeds} networks of N = {N} reached a fixed point; "
+                "the scan needs a stable fixed point at every size"
+            )
+        per_size[N], found[N] = rows, len(rows)
+    couplings = list(per_size[sizes[0]][0])
+    means = {a: np.array([np.mean([r[a] for r in per_size[N]]) for N in sizes]) for a in couplings}
+    errors = {
+        a: np.array([np.std([r[a] for r in per_size[N]], ddof=1) / math.sqrt(len(per_size[N])) for N in sizes])
+        for a in couplings
+    }
+    fits = {(a, p): finite_size_fit(sizes, means[a], errors[a], power=p) for a in couplings for p in (1.0, 0.5)}
+    return OrderParameterScan(cell.name, values, sizes, means, errors, found, fits, equations)

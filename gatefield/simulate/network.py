@@ -34,6 +34,7 @@ __all__ = [
     "initial_state",
     "make_network",
     "nodes",
+    "population_q",
     "rhs",
     "run_to_steady_state",
     "step",
@@ -222,6 +223,16 @@ def nodes(net: Network, s) -> np.ndarray:
     """
     eta, _ = _evaluate(net, _state(net, s))
     return eta
+
+
+def population_q(net, state) -> dict:
+    """``<v_a^2>`` over units by coupling at ``state``: the order parameters
+    of one finite network."""
+    env = dict(net.parameters)
+    env.update(zip(net.compiled.states, state))
+    env.update(zip(net.compiled.nodes, nodes(net, state)))
+    v = net.compiled.arguments(env)
+    return {c: float(np.mean(np.asarray(v[k]) ** 2)) for k, c in enumerate(net.compiled.couplings)}
 
 
 def rhs(net: Network, s) -> np.ndarray:
