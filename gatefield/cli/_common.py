@@ -48,6 +48,10 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+#: DMFT iterations between progress lines when stderr is not a terminal.
+DMFT_EVERY = 10
+
+
 class Progress:
     """Progress lines on stderr: a bar redrawn in place, or one line per tick.
 
@@ -81,16 +85,20 @@ class Progress:
 
     @classmethod
     def dmft(cls, info: dict) -> None:
-        """One redrawn stderr line per DMFT iteration: how far from self-consistent."""
+        """How far from self-consistent: one redrawn stderr line per DMFT
+        iteration on a terminal, one line every ``DMFT_EVERY`` iterations
+        into a file or pipe."""
         drift = info.get("drift", float("nan"))
         trend = "" if drift != drift else f", drift over the window {drift:.1e}"
-        print(
-            f"\r  dmft iteration {info['iteration']}: change {info['residual']:.2e} "
-            f"(sampling noise {info['noise']:.1e}{trend})",
-            end="",
-            file=sys.stderr,
-            flush=True,
+        line = (
+            f"  dmft iteration {info['iteration']}: change {info['residual']:.2e} "
+            f"(sampling noise {info['noise']:.1e}{trend})"
         )
+        if not sys.stderr.isatty():
+            if info["iteration"] % DMFT_EVERY == 0:
+                print(line, file=sys.stderr, flush=True)
+            return
+        print("\r" + line, end="", file=sys.stderr, flush=True)
         cls._open = True
 
 

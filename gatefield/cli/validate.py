@@ -33,6 +33,13 @@ def add(sub, command):
         "(with --dynamics: dynamics.json and correlations.png)",
     )
     p.add_argument(
+        "--chaotic-route",
+        choices=("dmft", "plug-in"),
+        default="dmft",
+        help="without a stable fixed point: predict from the DMFT alone (default) or the support from each "
+        "simulated snapshot (plug-in)",
+    )
+    p.add_argument(
         "--dynamics",
         action="store_true",
         help="check the dynamical mean-field theory (moments, correlation functions) instead",
@@ -92,10 +99,19 @@ def _static(cell, params, args, folder):
     from ..validation import validate
 
     say(f"validating {cell.name}: N = {args.N}, {args.seeds} seed(s)")
-    report = validate(cell, params, N=args.N, seeds=args.seeds, progress=Progress("seed", bar=False))
+    report = validate(
+        cell,
+        params,
+        N=args.N,
+        seeds=args.seeds,
+        progress=Progress("seed", bar=False),
+        chaotic_route=args.chaotic_route,
+        dmft_progress=Progress.dmft,
+    )
+    Progress.end_line()
     if folder is not None:
         from .._json import dumps
-        from ..plot import plot_spectrum
+        from ..plot import plot_dynamics, plot_spectrum
 
         folder.path("report.json").write_text(dumps(report.to_json()) + "\n")
         if report.spectra:
@@ -104,7 +120,11 @@ def _static(cell, params, args, folder):
                 f"{report.cell}: {report.regime}\nN = {report.N}, route: {report.route}, "
                 f"{first.outside_fraction:.2%} outside"
             )
-            plot_spectrum(folder.path("spectrum.png"), first.support, first.eigenvalues, title, report.route)
+            plot_spectrum(
+                folder.path("spectrum.png"), first.support, first.eigenvalues, title, report.route, N=report.N
+            )
+        if report.dynamics is not None:
+            plot_dynamics(folder.path("correlations.png"), report.dynamics)
     if folder is not None:
         say("wrote " + ", ".join(folder.files.values()))
     if args.json:

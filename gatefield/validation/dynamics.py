@@ -292,27 +292,37 @@ def validate_dynamics(
         )
     scan = ly = None
     if len(lyapunov_sizes):
-        scan = lyapunov_scan(
-            cell,
-            dmft.parameters,
-            lyapunov_sizes,
-            seeds,
-            lyapunov_steps,
-            dt=(settings.get("dt") or 0.1) if cell.time == "continuous" else None,
-            progress=lyapunov_progress,
-        )
-        ly = solve(TangentDMFT(cell, dmft.parameters, state=dmft), throw=False)
-        tol = lyapunov_tolerance(scan.limit_error, ly.exponent.stderr)
-        fit = f"chi^2 = {scan.chi2:.2f} on {scan.dof} dof" if scan.dof else "two sizes, law untested"
-        checks.append(
-            Check(
-                "maximal Lyapunov exponent, QR extrapolated to 1/N = 0",
-                ly.exponent.mean,
-                scan.limit,
-                tol,
-                bool(abs(scan.limit - ly.exponent.mean) <= tol),
-                f"3 combined standard errors; lambda(N) = lambda_inf + a/N over N = "
-                f"{', '.join(map(str, scan.sizes))} ({fit}); theory: two-replica DMFT ({ly.status.value})",
-            )
-        )
+        check, scan, ly = lyapunov_check(cell, dmft, lyapunov_sizes, seeds, lyapunov_steps, lyapunov_progress)
+        checks.append(check)
     return DynamicsReport(cell.name, dmft.parameters, tuple(checks), dmft, sim, scan, ly)
+
+
+def lyapunov_check(cell: Cell, dmft: DMFTSolution, sizes, seeds: int, steps: int, progress=None) -> tuple:
+    """The two-replica DMFT exponent against QR exponents at ``sizes``
+    (``seeds`` networks each, ``steps`` QR steps), extrapolated in 1/N.
+
+    Returns ``(check, scan, tangent_solution)``.
+    """
+    settings = dmft.settings
+    scan = lyapunov_scan(
+        cell,
+        dmft.parameters,
+        sizes,
+        seeds,
+        steps,
+        dt=(settings.get("dt") or 0.1) if cell.time == "continuous" else None,
+        progress=progress,
+    )
+    ly = solve(TangentDMFT(cell, dmft.parameters, state=dmft), throw=False)
+    tol = lyapunov_tolerance(scan.limit_error, ly.exponent.stderr)
+    fit = f"chi^2 = {scan.chi2:.2f} on {scan.dof} dof" if scan.dof else "two sizes, law untested"
+    check = Check(
+        "maximal Lyapunov exponent, QR extrapolated to 1/N = 0",
+        ly.exponent.mean,
+        scan.limit,
+        tol,
+        bool(abs(scan.limit - ly.exponent.mean) <= tol),
+        f"3 combined standard errors; lambda(N) = lambda_inf + a/N over N = "
+        f"{', '.join(map(str, scan.sizes))} ({fit}); theory: two-replica DMFT ({ly.status.value})",
+    )
+    return check, scan, ly

@@ -18,6 +18,7 @@ as such). The checks and their tolerances (:mod:`.tolerances`):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,11 +34,14 @@ from ..numerics.spectrum import (
     from_snapshot,
     inside_support,
 )
-from ..simulate import find_fixed_point, initial_state, make_network, nodes, snapshot
+from ..simulate import find_fixed_point, initial_state, make_network, population_q, snapshot
 from ..theory.spec import Cell
 from .checks import Check, Report
 from .spectra import eigenvalues
 from .tolerances import outside_tolerance, q_tolerance
+
+if TYPE_CHECKING:
+    from .dynamics import DynamicsReport
 
 __all__ = ["SpectrumComparison", "ValidationReport", "validate", "population_q"]
 
@@ -56,15 +60,6 @@ class SpectrumComparison:
     @property
     def max_abs(self) -> float:
         return float(np.max(np.abs(self.eigenvalues)))
-
-
-def population_q(net, state) -> dict:
-    """``<v_a^2>`` over units by coupling: the simulated order parameters."""
-    env = dict(net.parameters)
-    env.update(zip(net.compiled.states, state))
-    env.update(zip(net.compiled.nodes, nodes(net, state)))
-    v = net.compiled.arguments(env)
-    return {c: float(np.mean(np.asarray(v[k]) ** 2)) for k, c in enumerate(net.compiled.couplings)}
 
 
 def compare_snapshot(cell, parameters, N: int, seed: int) -> SpectrumComparison:
@@ -91,6 +86,7 @@ class ValidationReport(Report):
     checks: tuple
     solutions: list
     spectra: tuple = field(repr=False)
+    dynamics: DynamicsReport | None = field(default=None, repr=False)  # on the DMFT route
 
     def to_json(self) -> dict:
         return {
@@ -104,6 +100,8 @@ class ValidationReport(Report):
             "checks": [c.to_json() for c in self.checks],
             "mean_field_solutions": encode(self.solutions),
             "support": self.spectra[0].support.to_json() if self.spectra else None,
+            "edge_predictions": [s.edge.to_json() for s in self.spectra if s.edge is not None],
+            "dynamics": None if self.dynamics is None else self.dynamics.to_json(),
         }
 
 
@@ -159,18 +157,31 @@ def validate(
     seeds: int = 3,
     eigen_seeds: int | None = None,
     progress=None,
+    chaotic_route: str = "dmft",
+    dmft_progress=None,
 ) -> ValidationReport:
     """Check every prediction for ``cell`` against simulations over ``seeds``
     coupling draws (eigenvalues for the first ``eigen_seeds``, default all).
+
+    Parameters
+    ----------
+    chaotic_route : {"dmft", "plug-in"}
+        Without a stable fixed point: predict from the DMFT alone
+        (:func:`~.chaotic.dmft_route`: moments, correlation functions and
+        times, the Lyapunov exponent, the support, the largest eigenvalue and
+        the slow-mode share), or the support from each simulated snapshot
+        itself ("plug-in", a check of the spectral theory given the state).
+    dmft_progress : callable, optional
+        Passed to the DMFT solver (``PathSampling(progress=...)``).
 
     Notes
     -----
     With a stable mean-field solution, each network is relaxed to a fixed
     point from a random state (seed-separated from the couplings) and
-    compared with the stable solution of largest ``q``; otherwise the
-    plug-in route is used.
+    compared with the stable solution of largest ``q``.
     """
     N = _checks.count(N, "N", 2)
+    chaotic_route = _checks.choice(chaotic_route, "chaotic_route", ("dmft", "plug-in"))
     seeds = _checks.count(seeds, "--seeds", 1)
     eigen_seeds = seeds if eigen_seeds is None else min(_checks.count(eigen_seeds, "eigen_seeds", 0), seeds)
     result = solve(MeanField(cell, parameters), throw=False)
@@ -190,11 +201,12 @@ def validate(
     ]
     checks: list = []
     spectra: list = []
+    dynamics = None
     tick = progress or (lambda *a: None)
     if stable:
         index = stable[-1]
         sites = every[index]
-        sim_q, stable_seeds = [], 0
+        sim_q, stable_seeds, edge = [], 0, None
         for seed in range(seeds):
             net = make_network(cell, N, seed, values)
             s0 = initial_state(net, seed)
@@ -210,7 +222,7 @@ def validate(
             stable_seeds += bool(relaxed or _linearly_stable(eig, cell.time))
             if eig is not None and len(spectra) < eigen_seeds:
                 outside = float(np.mean(~inside_support(sites, eig, N)))
-                edge = edge_prediction(sites, N, EDGE_BAND)
+                edge = edge or edge_prediction(sites, N, EDGE_BAND)  # the same sites for every seed
                 spectra.append(SpectrumComparison("fixed-point", sites.support, eig, outside, sim_q[-1], edge))
         checks.append(
             Check(
@@ -232,6 +244,14 @@ def validate(
         if spectra:
             checks += _spectrum_checks(spectra, N, "fixed-point")
         regime, route = f"fixed point (solution {index})", "fixed-point"
+    elif chaotic_route == "dmft":
+        from .chaotic import dmft_route
+
+        found, spectra, dynamics = dmft_route(
+            cell, values, N, seeds, eigen_seeds, progress=progress, dmft_progress=dmft_progress
+        )
+        checks += found
+        regime, route = "time-dependent (no stable mean-field fixed point)", "dmft"
     else:
         for seed in range(eigen_seeds):
             spectra.append(compare_snapshot(cell, values, N, seed))
@@ -239,4 +259,6 @@ def validate(
         if spectra:
             checks += _spectrum_checks(spectra, N, "plug-in")
         regime, route = "time-dependent (no stable mean-field fixed point)", "plug-in"
-    return ValidationReport(cell.name, values, N, seeds, regime, route, tuple(checks), solutions, tuple(spectra))
+    return ValidationReport(
+        cell.name, values, N, seeds, regime, route, tuple(checks), solutions, tuple(spectra), dynamics
+    )

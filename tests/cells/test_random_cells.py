@@ -28,7 +28,7 @@ from gatefield.theory.derive import fixed_point
 #: nonlinearity, time and state count (checked below) in about a second.
 GRAMMAR_SEEDS = range(60)
 #: The fast tier's size and cells (discrete time, one state: the cheapest to
-#: validate). Seed 26: ungated tanh map, chaotic (plug-in route); seed 35:
+#: validate). Seed 26: ungated tanh map, chaotic (plug-in route here); seed 35:
 #: relu cell with a reset gate at a stable fixed point; seed 44: erf cell
 #: with a reset gate at a stable fixed point, a known finite-N failure.
 FAST_N = 200
@@ -90,8 +90,8 @@ def test_every_fixed_point_eliminates_in_closed_form():
         assert fixed_point(random_cell(seed)).closed_form, random_cell_text(seed)
 
 
-def _validate(seed: int, N: int):
-    report = gf.validate(random_cell(seed), N=N, seeds=DRAWS)
+def _validate(seed: int, N: int, chaotic_route: str = "dmft"):
+    report = gf.validate(random_cell(seed), N=N, seeds=DRAWS, chaotic_route=chaotic_route)
     failed = [c for c in report.checks if not c.passed]
     detail = "; ".join(
         f"{c.quantity}: theory {c.theory:.4g}, sim {c.simulation:.4g}, tolerance {c.tolerance:.3g}" for c in failed
@@ -102,7 +102,11 @@ def _validate(seed: int, N: int):
 @pytest.mark.slow  # 3-10 s each on 2 idle cores (the project's 5 s line), 15-35 s on loaded ones
 @pytest.mark.parametrize("seed", FAST_SEEDS)
 def test_fast_theory_against_simulation(seed):
-    report, detail = _validate(seed, FAST_N)
+    # At N = 200 a chaotic network's own one-time law still scatters about
+    # the DMFT's (random cell 25: spectral radius 0.057 between networks),
+    # so the fast tier checks the spectral theory given each network's state
+    # (plug-in); the long tier predicts the state too (the DMFT route).
+    report, detail = _validate(seed, FAST_N, chaotic_route="plug-in")
     assert report.checks, "validate made no check"
     assert report.passed, f"seed {seed} ({report.regime}): {detail}\n{random_cell_text(seed)}"
 

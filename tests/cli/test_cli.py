@@ -860,3 +860,34 @@ def test_validate_dynamics_lyapunov_scan_errors(capsys, extra, message):
     assert code == 2
     assert_one_line_error(err)
     assert message in err
+
+
+@pytest.mark.slow
+def test_validate_chaotic_state_on_the_dmft_route(capsys, tmp_path):
+    # The chaotic vanilla map (g = 2) at N = 800: the DMFT route's report
+    # and both figures (tests/validation/test_dmft_route.py checks its
+    # numbers); its checks all pass there, so the exit status is 0.
+    out = tmp_path / "report"
+    code, stdout, err = run(capsys, "validate", "vanilla", "--set", "g=2", "--N", "800", "--out", out)
+    assert code == 0, stdout + err
+    assert "route dmft" in stdout and "correlation time of C_J" in stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["route"] == "dmft" and report["dynamics"]["checks"]
+    for name in ("spectrum.png", "correlations.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The other route is one flag away and writes no correlations.
+    code, stdout, _ = run(
+        capsys,
+        "validate",
+        "vanilla",
+        "--set",
+        "g=2",
+        "--N",
+        "100",
+        "--seeds",
+        "1",
+        "--chaotic-route",
+        "plug-in",
+        "--json",
+    )
+    assert json.loads(stdout)["route"] == "plug-in" and json.loads(stdout)["dynamics"] is None
