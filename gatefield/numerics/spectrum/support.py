@@ -376,7 +376,7 @@ def _meet_tips(found: tuple, tips: list) -> tuple:
         for tip in (t for t in tips if np.isfinite(t)):
             if start < tip < end:
                 start, end = (tip, end) if tip - start < end - tip else (start, tip)
-        out.append(Whisker(start, end, w.mass))
+        out.append(Whisker(float(start), float(end), w.mass))
     return tuple(out)
 
 
