@@ -70,7 +70,8 @@ def support_values(sites: SiteDistribution, lam, bulk: bool = False) -> np.ndarr
     n, K, m = len(view.weights), view.K, view.m
     moments = view.moments.reshape(n, -1)
     drop = bulk and n > 1 and np.ptp(view.d, axis=0).max() > 0
-    totals = view.moments.sum(axis=1)  # (n, m+1, m+1): sum over entries, to rank sites
+    # (P, n) with P = (m+1)^2: each site's sum over entries, to rank sites
+    totals = view.moments.sum(axis=1).reshape(n, -1).T.astype(complex)
     out = np.empty((flat.size, K * K))
     chunk = max(1, _BLOCK // max(n, 1))
     for start in range(0, flat.size, chunk):
@@ -81,7 +82,8 @@ def support_values(sites: SiteDistribution, lam, bulk: bool = False) -> np.ndarr
         pp = powers[:, :, None] * np.conj(powers)[:, None, :]
         mom = (W @ moments).reshape(len(z), K * K, m + 1, m + 1)
         if drop:
-            score = W * np.einsum("lpq,kpq->lk", pp, totals).real
+            # A matrix product (BLAS), not einsum: this is the hot loop of every support trace.
+            score = W * (pp.reshape(len(z), -1) @ totals).real
             top = np.argmax(score, axis=1)
             rows = np.arange(len(z))
             # Only where one site holds most of M is lam a speck; elsewhere the
@@ -122,7 +124,7 @@ def inside_support(sites: SiteDistribution, lam, N: int | None = None) -> np.nda
     lam = np.asarray(lam, dtype=complex)
     inside = _in_bulk(sites, lam)
     on_axis = 1e-9 * np.maximum(1.0, np.abs(lam))
-    reach = on_axis if N is None else np.maximum(on_axis, edge_tolerance(trace_support(sites).bulk_radius, N))
+    reach = on_axis if N is None else np.maximum(on_axis, edge_tolerance(sites.support.bulk_radius, N))
     for w in whiskers(sites):
         inside |= (np.abs(lam.imag) <= reach) & (lam.real >= w.start - reach) & (lam.real <= w.end + reach)
     return inside
