@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import sympy
 from helpers import EXACT_RTOL, MC_SIGMAS, ginibre_cell, product_cell
 from scipy.special import ndtr
 
@@ -14,6 +15,7 @@ from gatefield.errors import GatefieldError
 from gatefield.numerics import compile_cell
 from gatefield.numerics.spectrum import (
     accumulation_law,
+    inside_support,
     log_potential,
     marginal_window,
     marginals,
@@ -24,7 +26,7 @@ from gatefield.numerics.spectrum import (
     step_gate_atoms,
 )
 from gatefield.theory import CellBuilder
-from gatefield.theory.functions import relu
+from gatefield.theory.functions import relu, sigmoid
 from gatefield.theory.gates import binary_states, frozen_blocks, gates
 
 #: The log-potential is a Gauss-Legendre path integral of g, which is
@@ -203,6 +205,57 @@ def test_site_atoms_of_a_hard_gate_are_counted():
         )
     )
     assert int(np.sum(np.abs(eig - 1) < 1e-9)) == shut
+
+
+def _gate_state_cell():
+    """A continuous cell whose gate has its own state z, read by no node."""
+    b = CellBuilder("gate_state", "continuous")
+    h, z = b.state("h"), b.state("z")
+    tau = b.parameter("tau_z", 0.77)
+    b.update(z, (-z + b.couple("J_z", h)) / tau)
+    u = b.define("u", sigmoid(1.4 * z + 1.4))
+    c = b.define("c", sympy.tanh(1.3 * b.couple("J_c", h) - 0.9))
+    b.update(h, u * (-h + c))
+    return b.build()
+
+
+def _fixed_point_eigenvalues(cell, N=300, seed=0):
+    """Eigenvalues of the Jacobian at a simulated network's fixed point."""
+    net = simulate.make_network(cell, N, seed)
+    found = simulate.find_fixed_point(net, simulate.initial_state(net, seed))
+    assert found.converged
+    return np.linalg.eigvals(simulate.jacobian(net, found.state))
+
+
+def test_site_atoms_of_a_mode_no_node_sees():
+    # dh/dz = u'(z) (c - h) vanishes at a fixed point and no node reads z: the
+    # Jacobian is block triangular and -1/tau_z is an exact eigenvalue of every
+    # unit, an atom of weight 1/2, though no site's B or C vanishes.
+    cell = _gate_state_cell()
+    sites = gf.sites.from_fixed_point(gf.solve(gf.problems.MeanField(cell)), solution=0)
+    atoms = site_atoms(sites)
+    assert len(atoms) == 1
+    assert atoms[0].location == pytest.approx(-1 / 0.77, rel=EXACT_RTOL)
+    assert atoms[0].weight == pytest.approx(0.5, abs=1e-10)
+    eig = _fixed_point_eigenvalues(cell)
+    at_atom = np.abs(eig + 1 / 0.77) < 1e-8
+    assert int(at_atom.sum()) == 300
+    # Every one of those N eigenvalues counts as inside the support (its
+    # bulk test is 0/0 there).
+    assert inside_support(sites, eig[at_atom], 300).all()
+
+
+def test_site_atoms_of_the_lstm_at_its_zero_fixed_point():
+    # At h = c = 0 the output gate's drive o' tanh(c) vanishes, so the h rows
+    # are o times the c rows: the Jacobian has rank N and 0 is an atom of
+    # weight 1/2 (numpy finds exactly N zero eigenvalues).
+    cell = lstm()
+    sites = gf.sites.from_fixed_point(gf.solve(gf.problems.MeanField(cell)), solution=0)
+    atoms = site_atoms(sites)
+    assert [(a.location, round(a.weight, 10)) for a in atoms] == [(0j, 0.5)]
+    net = simulate.make_network(cell, 200, 1)
+    eig = np.linalg.eigvals(simulate.jacobian(net, np.zeros((cell.m, 200))))
+    assert int(np.sum(np.abs(eig) < 1e-10)) == 200
 
 
 def test_site_atoms_of_sigmoid_gates_are_empty():

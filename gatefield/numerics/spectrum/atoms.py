@@ -25,6 +25,9 @@ __all__ = ["Atom", "site_atoms", "step_gate_atoms"]
 #: most this times the largest entry over all sites: exactly zero for a hard
 #: gate; a sigmoid is never below ~1e-16 within the 8.5-sd range of the rules.
 DECOUPLED = 1e-13
+#: An eigenbasis of a site's ``A`` with a larger condition number is taken as
+#: defective: its modes' residues are not judged.
+ILL_CONDITIONED = 1e8
 #: Atom locations closer than this are merged.
 MERGE = 1e-9
 
@@ -68,17 +71,24 @@ def _merge(locations, weights, source) -> tuple:
 
 
 def site_atoms(sites: SiteDistribution) -> tuple:
-    """Atoms of a site distribution: sites cut off from the network.
+    """Atoms of a site distribution: own eigenvalues the network cannot see.
 
-    A site whose ``B`` vanishes has Jacobian rows ``A`` alone (its update
-    sees no node); one whose ``C`` vanishes has columns ``A`` alone (no node
-    sees its state). Either way the eigenvalues of its ``A`` are exact
-    eigenvalues of the whole Jacobian, each carrying ``weight / m``.
+    A site's own eigenvalue ``mu`` (of its ``A``, right eigenvector ``v``,
+    left ``u``) is a pole of its transfer ``C (lam - A)^-1 B`` with residue
+    ``(C v)(u B)``. Where that residue vanishes (no node sees the mode, ``C v
+    = 0``, or no node drives it, ``u B = 0``), ``det(lam - J)`` keeps the
+    factor ``lam - mu`` of ``det(lam - A)`` and ``mu`` is an exact
+    eigenvalue of the whole Jacobian, carrying ``weight / m``. A site whose
+    ``B`` or ``C`` vanishes is the case where every mode is cut off; a state
+    that is read by no node and whose own row is local (a gate's state
+    variable ``z' = (-z + J h) / tau``) gives an atom at its own rate,
+    ``-1/tau``, for every site.
 
     Returns
     -------
     tuple of Atom
-        Empty for gates that never shut exactly (sigmoids).
+        Empty for gates that never shut exactly (sigmoids) in a cell whose
+        every mode is seen and driven.
     """
     if not isinstance(sites, SiteDistribution):
         raise GatefieldError(f"site_atoms expects a SiteDistribution, got {type(sites).__name__}")
@@ -88,11 +98,25 @@ def site_atoms(sites: SiteDistribution) -> tuple:
     scale = max(float(B.max(initial=0.0)), float(C.max(initial=0.0)), np.finfo(float).tiny)
     floor = DECOUPLED * scale
     cut = (B.max(axis=1, initial=0.0) <= floor) | (C.max(axis=1, initial=0.0) <= floor)
-    if not np.any(cut):
+    locations = [np.linalg.eigvals(pencils.A[cut]).reshape(-1)]
+    weights = [np.repeat(pencils.weights[cut] / pencils.m, pencils.m)]
+    rest = ~cut
+    if np.any(rest):
+        mu, v = np.linalg.eig(pencils.A[rest])  # v[:, :, j]: right eigenvectors, unit norm
+        # A (nearly) defective A has no eigenbasis to speak of: no claim there.
+        basis = np.linalg.cond(v) < ILL_CONDITIONED
+        mu, v = mu[basis], v[basis]
+        u = np.linalg.inv(v)  # u[:, j, :]: the matching left eigenvectors (u v = 1)
+        C_, B_ = pencils.C[rest][basis], pencils.B[rest][basis]
+        seen = np.linalg.norm(np.einsum("nkm,nmj->nkj", C_, v), axis=1)  # |C v_j|
+        driven = np.linalg.norm(np.einsum("njm,nmk->njk", u, B_), axis=2)  # |u_j B|
+        blind = (seen <= floor) | (driven <= floor * np.linalg.norm(u, axis=2))
+        locations.append(mu[blind])
+        weights.append(np.broadcast_to(pencils.weights[rest][basis, None] / pencils.m, mu.shape)[blind])
+    locations, weights = np.concatenate(locations), np.concatenate(weights)
+    if not len(locations):
         return ()
-    eig = np.linalg.eigvals(pencils.A[cut])
-    weights = np.repeat(pencils.weights[cut] / pencils.m, pencils.m)
-    return _merge(eig.reshape(-1), weights, "sites")
+    return _merge(locations, weights, "sites")
 
 
 def _substitute(expr, values: dict):

@@ -106,8 +106,9 @@ def support_rho(sites: SiteDistribution, lam, bulk: bool = False) -> np.ndarray:
 
 def inside_support(sites: SiteDistribution, lam, N: int | None = None) -> np.ndarray:
     """Whether each ``lam`` lies in the predicted support: the bulk
-    (:func:`support_values` with ``bulk=True``) or a real whisker
-    (:func:`~gatefield.numerics.spectrum.whiskers.whiskers`).
+    (:func:`support_values` with ``bulk=True``), a real whisker
+    (:func:`~gatefield.numerics.spectrum.whiskers.whiskers`) or an atom
+    (:func:`~gatefield.numerics.spectrum.atoms.site_atoms`).
 
     Parameters
     ----------
@@ -119,6 +120,7 @@ def inside_support(sites: SiteDistribution, lam, N: int | None = None) -> np.nda
         N)`` of a whisker counts as on it. Without ``N``: on the axis only.
     """
     from ...validation.tolerances import edge_tolerance
+    from .atoms import site_atoms
     from .whiskers import whiskers
 
     lam = np.asarray(lam, dtype=complex)
@@ -127,6 +129,12 @@ def inside_support(sites: SiteDistribution, lam, N: int | None = None) -> np.nda
     reach = on_axis if N is None else np.maximum(on_axis, edge_tolerance(sites.support.bulk_radius, N))
     for w in whiskers(sites):
         inside |= (np.abs(lam.imag) <= reach) & (lam.real >= w.start - reach) & (lam.real <= w.end + reach)
+    # The exact eigenvalues the network cannot see (site_atoms), wherever they lie:
+    # at such a point the support's M is 0/0 and its test is round-off.
+    atoms = np.array([a.location for a in site_atoms(sites)], dtype=complex)
+    if len(atoms) and len(lam):
+        near = np.abs(lam.reshape(-1, 1) - atoms[None, :]).min(axis=1).reshape(lam.shape)
+        inside |= near <= reach
     return inside
 
 
