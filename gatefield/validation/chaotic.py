@@ -28,6 +28,7 @@ from ..numerics.solve import solve
 from ..numerics.solvers.paths import decay_time, tail
 from ..numerics.spectrum import (
     edge_prediction,
+    edge_spill,
     from_dmft,
     inside_support,
     radius_scatter,
@@ -115,14 +116,18 @@ def dmft_route(cell, values: dict, N: int, seeds: int, eigen_seeds: int, *, prog
     spectra = []
     # A network of N units has its own one-time law, N draws from the DMFT's,
     # so its radius scatters about the limit's (radius_scatter): the edge
-    # band widens by that scatter. The outside fraction keeps the Ginibre
-    # spill's tolerance, which holds from N ~ 500 (docs/theory/9-checks.md#dmft-route).
+    # band widens by that scatter, and the outside fraction's tolerance counts
+    # the share that scatter moves across the edge (edge_spill;
+    # docs/theory/9-checks.md#dmft-route).
     edge = widened(edge_prediction(sites, N, EDGE_BAND), radius_scatter(sites, N)) if eigen_seeds else None
+    spill = edge_spill(sites, N) if eigen_seeds else None
     for seed in range(eigen_seeds):
         snap = snapshot(cell, values, N, seed)
         eig = eigenvalues(snap.network, snap.state)
         outside = float(np.mean(~inside_support(sites, eig, N)))
-        spectra.append(SpectrumComparison("dmft", sites.support, eig, outside, dict(sites.order_parameters), edge))
+        spectra.append(
+            SpectrumComparison("dmft", sites.support, eig, outside, dict(sites.order_parameters), edge, spill)
+        )
     if spectra:
         from .report import _spectrum_checks
 

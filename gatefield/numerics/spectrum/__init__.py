@@ -5,7 +5,8 @@
   (:func:`from_fixed_point`, :func:`from_snapshot`, :func:`from_dmft`);
 - :mod:`.support`: the support ``rho(M(lam)) >= 1``, its radius and edge;
 - :mod:`.whiskers`: the units' own eigenvalues outside the bulk, and the
-  finite-N edge prediction;
+  finite-N edge prediction; :mod:`.spill`: the share of a finite network's
+  eigenvalues past the support;
 - :mod:`.observables`: the resolvent, the density and shares of eigenvalues
   in discs and annuli (the cavity equations, :mod:`.cavity`);
 - :mod:`.slow_modes`, :mod:`.atoms`, :mod:`.potential`: slow modes and
@@ -41,6 +42,7 @@ from .slow_modes import (
     slow_mode_rule,
     slow_point,
 )
+from .spill import Spill, edge_spill
 from .support import Support, inside_support, support_rho, support_values, trace_support, unit_eigenvalues
 from .views import MomentView, PencilView, SiteRule
 from .whiskers import EdgePrediction, Whisker, edge_prediction, radius_scatter, whiskers, widened
@@ -77,6 +79,8 @@ __all__ = [
     "share_in_annulus",
     "Atom",
     "site_atoms",
+    "Spill",
+    "edge_spill",
     "step_gate_atoms",
     "AccumulationLaw",
     "slow_point",

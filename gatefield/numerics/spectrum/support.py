@@ -37,6 +37,10 @@ _BLOCK = 4_000_000
 # A point where one site carries more than this share of M is a speck of
 # that site, not part of the bulk (see support_values).
 SPECK_SHARE = 0.5
+#: An eigenvalue within this (relative) distance of an atom sits on it: an
+#: atom's eigenvalues are exact at any N, and LAPACK resolves a semisimple
+#: one to ~1e-13 (300 of 300 within 1e-8 for a gate-state cell's -1/tau).
+ATOM_REACH = 1e-8
 # |D|^2 below this counts as singular: lam sits on an eigenvalue of a unit's A.
 _TINY = 1e-250
 
@@ -129,12 +133,13 @@ def inside_support(sites: SiteDistribution, lam, N: int | None = None) -> np.nda
     reach = on_axis if N is None else np.maximum(on_axis, edge_tolerance(sites.support.bulk_radius, N))
     for w in whiskers(sites):
         inside |= (np.abs(lam.imag) <= reach) & (lam.real >= w.start - reach) & (lam.real <= w.end + reach)
-    # The exact eigenvalues the network cannot see (site_atoms), wherever they lie:
-    # at such a point the support's M is 0/0 and its test is round-off.
+    # The exact eigenvalues the network cannot see (site_atoms), wherever they
+    # lie: at such a point the support's M is 0/0 and its test is round-off. A
+    # finite network has them to round-off too, so only round-off is allowed.
     atoms = np.array([a.location for a in site_atoms(sites)], dtype=complex)
     if len(atoms) and len(lam):
         near = np.abs(lam.reshape(-1, 1) - atoms[None, :]).min(axis=1).reshape(lam.shape)
-        inside |= near <= reach
+        inside |= near <= ATOM_REACH * np.maximum(1.0, np.abs(lam))
     return inside
 
 
