@@ -113,10 +113,10 @@ def site_atoms(sites: SiteDistribution) -> tuple:
         blind = (seen <= floor) | (driven <= floor * np.linalg.norm(u, axis=2))
         locations.append(mu[blind])
         weights.append(np.broadcast_to(pencils.weights[rest][basis, None] / pencils.m, mu.shape)[blind])
-    locations, weights = np.concatenate(locations), np.concatenate(weights)
-    if not len(locations):
+    at, mass = np.concatenate(locations), np.concatenate(weights)
+    if not len(at):
         return ()
-    return _merge(locations, weights, "sites")
+    return _merge(at, mass, "sites")
 
 
 def _substitute(expr, values: dict):
