@@ -150,3 +150,15 @@ def test_radius_scatter_of_a_disc():
     # within 3 of the 11% error of a std from 40 draws (measured: 1.27 times).
     expected = g * math.sqrt(d2.mean()) / 2 * d2.std() / (d2.mean() * math.sqrt(N))
     assert abs(scatter / expected - 1) < 3 / math.sqrt(2 * (draws - 1))
+
+
+def test_a_band_of_zero_width_holds_its_exact_eigenvalue():
+    # Random cell 13's largest |eigenvalue| is its gate state's -1/tau_z, an
+    # eigenvalue of every unit: the band is one point, and LAPACK returns it
+    # to round-off, not exactly.
+    from gatefield.numerics.spectrum import EdgePrediction
+
+    x = 1 / 0.502
+    edge = EdgePrediction(1000, x, x, x, 0.99, x, 1.0)
+    assert edge.contains(x * (1 + 1e-13)) and edge.contains(x * (1 - 1e-13))
+    assert not edge.contains(x * (1 + 1e-6)) and not edge.contains(x * (1 - 1e-6))

@@ -67,6 +67,8 @@ COUNT_CIRCLES = 11
 #: Draws of N units in :func:`radius_scatter` (its error is
 #: ``1 / sqrt(2 (draws - 1))``), and their stream.
 SCATTER_DRAWS = 16
+#: Relative round-off allowed at the ends of an edge band (EdgePrediction.contains).
+ROUND_OFF = 1e-8
 _SCATTER_SEED = 0x5CA7
 #: A coarser trace for each resample's radius: the radius is refined on the
 #: farthest ray either way (the chaotic GRU's resamples at N = 1000: the same
@@ -286,7 +288,11 @@ class EdgePrediction:
     bulk_reach: float
 
     def contains(self, value: float) -> bool:
-        return self.low <= value <= self.high
+        """Whether ``value`` lies in the band, up to round-off: a band of zero
+        width is an exact eigenvalue (an atom every unit has, such as a gate
+        state's -1/tau), which LAPACK returns to ~1e-13."""
+        slack = ROUND_OFF * max(1.0, abs(value))
+        return self.low - slack <= value <= self.high + slack
 
     def to_json(self) -> dict:
         return {
