@@ -44,6 +44,13 @@ def main(argv=None) -> int:
     except GatefieldError as err:
         print(f"gatefield: error: {err}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print(
+            "gatefield: error: the machine ran out of memory for this request; use a smaller --N, fewer samples "
+            "or points, or a simpler cell",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print("gatefield: interrupted", file=sys.stderr)
         return 130

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 
 from .._json import dumps
 from ..errors import GatefieldError
 
-__all__ = ["Parser", "overrides", "emit_json", "Progress", "at_least", "positive_float", "network_size"]
+__all__ = [
+    "Parser",
+    "overrides",
+    "emit_json",
+    "Progress",
+    "at_least",
+    "positive_float",
+    "network_size",
+    "check_network",
+    "check_jobs",
+]
 
 
 class Parser(argparse.ArgumentParser):
@@ -102,8 +113,9 @@ class Progress:
         cls._open = True
 
 
-def at_least(kind, least, why):
-    """An argparse type: a ``kind`` number >= ``least``; ``why`` explains a miss."""
+def at_least(kind, least, why, most=None, cost=""):
+    """An argparse type: a ``kind`` number >= ``least``; ``why`` explains a miss.
+    With ``most``, larger values are refused too; ``cost`` says why."""
 
     def parse(text):
         try:
@@ -112,15 +124,80 @@ def at_least(kind, least, why):
             raise argparse.ArgumentTypeError(f"{text!r} is not a valid {kind.__name__}") from None
         if not (math.isfinite(value) and value >= least):
             raise argparse.ArgumentTypeError(f"{why} and finite, got {text}")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"at most {most} is accepted ({cost}), got {text}; use a smaller value")
         return value
 
     return parse
+
+
+def available_memory() -> int:
+    """Bytes of memory this machine can still give (MemAvailable, else all RAM)."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _size(nbytes: float) -> str:
+    for unit, scale in (("EB", 1e18), ("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.3g} {unit}"
+    return f"{nbytes / 1e3:.3g} kB"
+
+
+def check_network(cell, N, option: str = "--N") -> None:
+    """Refuse a network of ``N`` units that cannot fit in memory, before any work.
+
+    A network holds one N x N coupling matrix per coupling and its (m N)^2
+    Jacobian, whose eigendecomposition needs about three more of its size:
+    ``8 N^2 (K + 4 m^2)`` bytes. The message gives the estimate and the
+    largest N that fits in 80% of the available memory.
+    """
+    if N is None:
+        return
+    per = 8.0 * (cell.K + 4 * cell.m**2)
+    have = 0.8 * available_memory()
+    need = per * float(N) ** 2
+    if need > have:
+        largest = int(math.sqrt(have / per))
+        raise GatefieldError(
+            f"{option} {N}: a network of {N} units of cell '{cell.name}' needs about {_size(need)} of memory "
+            f"and {_size(have)} is free; use --N {largest} or less"
+        )
+
+
+def check_jobs(jobs: int) -> None:
+    """Refuse more worker processes than cores."""
+    if jobs > cores():
+        raise GatefieldError(
+            f"--jobs {jobs} exceeds the {cores()} core(s) of this machine; use --jobs {cores()} or less"
+        )
 
 
 positive_float = at_least(float, 1e-300, "must be positive")
 positive_int = at_least(int, 1, "must be positive")
 network_size = at_least(int, 2, "a network needs at least 2 units")
 nonnegative_int = at_least(int, 0, "must be >= 0")
+#: Bounded sizes: each is refused by argparse, before any work, past what runs in hours.
+seed_count = at_least(int, 1, "must be positive", 1000, "one network per seed, one after another")
+path_samples = at_least(int, 1, "must be positive", 200_000, "each DMFT path keeps about 15 kB of history")
+lyapunov_steps = at_least(int, 0, "must be >= 0", 1_000_000, "QR steps run one after another")
+scan_points = at_least(int, 1, "must be positive", 200, "each point is a full solve")
+#: Most points of a sweep grid (every point is a mean-field solve).
+MAX_SWEEP_POINTS = 10_000
 
 
 def cell_arg(p) -> None:

@@ -6,6 +6,7 @@ from ..errors import GatefieldError
 from ._common import (
     Progress,
     cell_arg,
+    check_network,
     emit_json,
     json_arg,
     network_size,
@@ -13,6 +14,8 @@ from ._common import (
     overrides,
     positive_int,
     say,
+    scan_points,
+    seed_count,
     set_arg,
 )
 
@@ -27,14 +30,14 @@ def add(sub, command):
         metavar=("NAME", "LO", "HI"),
         help="also find where Sigma turns positive as parameter NAME goes from HI down to LO",
     )
-    p.add_argument("--points", type=positive_int, default=9, help="scan points of --onset (default 9)")
+    p.add_argument("--points", type=scan_points, default=9, help="scan points of --onset (default 9)")
     json_arg(p)
 
     p = command(sub, "fixed-points", "count the fixed points of finite networks (multi-start Newton)", run_count)
     cell_arg(p)
     set_arg(p)
     p.add_argument("--N", type=network_size, required=True, help="units per network")
-    p.add_argument("--seeds", type=positive_int, default=5, help="coupling draws (default 5)")
+    p.add_argument("--seeds", type=seed_count, default=5, help="coupling draws (default 5)")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="first coupling seed (default 0)")
     p.add_argument("--starts", type=positive_int, default=1500, help="least Newton starts per network (default 1500)")
     p.add_argument(
@@ -104,6 +107,7 @@ def run_count(args):
     from ..simulate.network import make_network
 
     cell = load_cell(args.cell)
+    check_network(cell, args.N)
     params = overrides(args.set)
     rows = []
     progress = Progress("networks")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import GatefieldError
-from ._common import Progress, cell_arg, emit_json, json_arg, overrides, positive_int, route_args, set_arg
+from ._common import Progress, cell_arg, check_network, emit_json, json_arg, overrides, route_args, seed_count, set_arg
 
 
 def add(sub, command):
@@ -27,7 +27,7 @@ def add(sub, command):
         metavar=("X", "Y", "R_IN", "R_OUT"),
         help="the annulus R_IN < |lambda - (X + iY)| < R_OUT (repeatable)",
     )
-    p.add_argument("--seeds", type=positive_int, default=1, help="with --N: networks simulated (default 1)")
+    p.add_argument("--seeds", type=seed_count, default=1, help="with --N: networks simulated (default 1)")
     json_arg(p)
 
 
@@ -42,6 +42,7 @@ def run(args):
     regions = [Region("disc", tuple(v)) for v in args.disc or []]
     regions += [Region("annulus", tuple(v)) for v in args.annulus or []]
     cell = load_cell(args.cell)
+    check_network(cell, args.N)
     rows, label = compare_shares(
         cell,
         overrides(args.set),

@@ -9,6 +9,7 @@ from ._common import (
     Progress,
     at_least,
     cell_arg,
+    check_network,
     emit_json,
     json_arg,
     overrides,
@@ -33,7 +34,7 @@ def add(sub, command):
     )
     p.add_argument(
         "--points",
-        type=at_least(int, 2, "needs at least 2 points"),
+        type=at_least(int, 2, "needs at least 2 points", 2000, "the density is evaluated at points^2 grid points"),
         default=60,
         help="points per side of the default grid (default 60)",
     )
@@ -48,9 +49,10 @@ def _grid(args, support) -> tuple:
         return bounding_grid(support, args.points)
     x0, x1, y0, y1 = args.grid[:4]
     nx, ny = int(args.grid[4]), int(args.grid[5])
-    if not (x0 < x1 and y0 < y1) or nx != args.grid[4] or ny != args.grid[5] or nx < 2 or ny < 2:
+    whole = nx == args.grid[4] and ny == args.grid[5]
+    if not (x0 < x1 and y0 < y1 and whole and 2 <= nx <= 2000 and 2 <= ny <= 2000):
         raise GatefieldError(
-            "--grid expects XMIN XMAX YMIN YMAX NX NY with XMIN < XMAX, YMIN < YMAX and integers NX, NY >= 2"
+            "--grid expects XMIN XMAX YMIN YMAX NX NY with XMIN < XMAX, YMIN < YMAX and integers 2 <= NX, NY <= 2000"
         )
     return np.linspace(x0, x1, nx), np.linspace(y0, y1, ny)
 
@@ -60,6 +62,7 @@ def run(args):
     from ..numerics.spectrum import density, site_atoms
 
     cell = load_cell(args.cell)
+    check_network(cell, args.N)
     if args.plot:
         from ..plot._common import check_path
 

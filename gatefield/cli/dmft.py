@@ -5,11 +5,13 @@ from __future__ import annotations
 from ._common import (
     Progress,
     cell_arg,
+    check_network,
     emit_json,
     json_arg,
     network_size,
     nonnegative_int,
     overrides,
+    path_samples,
     positive_int,
     say,
     set_arg,
@@ -22,7 +24,7 @@ def add(sub, command):
     p = command(sub, "dmft", "solve the dynamical mean-field theory of a time-dependent state", run)
     cell_arg(p)
     set_arg(p)
-    p.add_argument("--samples", type=positive_int, default=2000, help="single-unit paths (default 2000)")
+    p.add_argument("--samples", type=path_samples, default=2000, help="single-unit paths (default 2000)")
     p.add_argument("--iterations", type=positive_int, default=200, help="most iterations (default 200)")
     p.add_argument(
         "--start",
@@ -84,6 +86,7 @@ def run(args):
     from ..cells import load_cell
 
     cell = load_cell(args.cell)
+    check_network(cell, args.N)
     params = overrides(args.set)
     if args.plot:
         from ..plot._common import check_path

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import GatefieldError
-from ._common import Progress, emit_json, json_arg, network_size, positive_int, say
+from ._common import Progress, check_jobs, emit_json, json_arg, network_size, positive_int, say, seed_count
 
 
 def add(sub, command):
@@ -13,7 +13,7 @@ def add(sub, command):
     p.add_argument("name", metavar="NAME", nargs="?", help="the figure (see --list)")
     p.add_argument("--list", action="store_true", help="list the figures and the claims they show")
     p.add_argument("--N", type=network_size, default=1000, help="units per network (default 1000)")
-    p.add_argument("--seeds", type=positive_int, default=3, help="networks per point (default 3)")
+    p.add_argument("--seeds", type=seed_count, default=3, help="networks per point (default 3)")
     p.add_argument(
         "--jobs",
         type=positive_int,
@@ -37,6 +37,7 @@ def run(args):
         return
     if args.name not in FIGURES:
         raise GatefieldError(f"unknown figure {args.name!r}; choose from {', '.join(FIGURES)}")
+    check_jobs(args.jobs)
     out = check_path(Path(args.out or f"{args.name}.png"))
     say(f"figure {args.name}: N = {args.N}, {args.seeds} seed(s) per point" + (" (quick)" if args.quick else ""))
     data = make_figure(

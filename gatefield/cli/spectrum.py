@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import GatefieldError
-from ._common import cell_arg, emit_json, json_arg, overrides, route_args, route_sites, say, set_arg
+from ._common import cell_arg, check_network, emit_json, json_arg, overrides, route_args, route_sites, say, set_arg
 
 
 def add(sub, command):
@@ -24,6 +24,7 @@ def run(args):
     from ..validation import finite_n_spectrum
 
     cell = load_cell(args.cell)
+    check_network(cell, args.N)
     params = overrides(args.set)
     if args.plot:
         check_path(args.plot)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import GatefieldError
-from ._common import Progress, cell_arg, emit_json, json_arg, overrides, positive_float, say, set_arg
+from ._common import MAX_SWEEP_POINTS, Progress, cell_arg, emit_json, json_arg, overrides, positive_float, say, set_arg
 
 
 def add(sub, command):
@@ -47,6 +47,11 @@ def add(sub, command):
 
 def _grid(name, start, stop, num) -> np.ndarray:
     try:
+        if int(num) > MAX_SWEEP_POINTS:
+            raise GatefieldError(
+                f"--vary {name}: NUM {num} is more than the {MAX_SWEEP_POINTS} points a sweep solves "
+                "(one mean-field solve each); use fewer points"
+            )
         values = np.linspace(float(start), float(stop), int(num))
     except ValueError:
         raise GatefieldError(
@@ -67,6 +72,10 @@ def run(args):
         if name in vary:
             raise GatefieldError(f"--vary {name} is given twice")
         vary[name] = _grid(name, start, stop, num)
+    if int(np.prod([len(v) for v in vary.values()])) > MAX_SWEEP_POINTS:
+        raise GatefieldError(
+            f"the sweep grid has more than {MAX_SWEEP_POINTS} points (one mean-field solve each); use fewer points"
+        )
     if args.plot:
         from ..plot._common import check_path
 

@@ -8,13 +8,14 @@ from ..errors import GatefieldError
 from ._common import (
     Progress,
     cell_arg,
+    check_network,
     emit_json,
     json_arg,
+    lyapunov_steps,
     network_size,
-    nonnegative_int,
     overrides,
-    positive_int,
     say,
+    seed_count,
     set_arg,
 )
 
@@ -24,7 +25,7 @@ def add(sub, command):
     cell_arg(p)
     set_arg(p)
     p.add_argument("--N", type=network_size, default=1000, help="units per network (default 1000)")
-    p.add_argument("--seeds", type=positive_int, default=3, help="coupling draws (default 3)")
+    p.add_argument("--seeds", type=seed_count, default=3, help="coupling draws (default 3)")
     json_arg(p)
     p.add_argument(
         "--out",
@@ -46,7 +47,7 @@ def add(sub, command):
     )
     p.add_argument(
         "--lyapunov-steps",
-        type=nonnegative_int,
+        type=lyapunov_steps,
         default=0,
         help="with --dynamics: also the QR Lyapunov exponent over this many steps",
     )
@@ -80,6 +81,9 @@ def run(args):
     cell = load_cell(args.cell)
     params = overrides(args.set)
     cell.resolve(params)
+    check_network(cell, args.N)
+    for n in args.lyapunov_N or ():
+        check_network(cell, n, "--lyapunov-N")
     if not args.dynamics and (args.lyapunov_steps or args.lyapunov_N):
         raise GatefieldError("--lyapunov-steps and --lyapunov-N belong to the dynamics check; add --dynamics")
     if args.dynamics:

@@ -1,0 +1,72 @@
+"""Issue 11's reproducers, each a regression test: a clear one-line refusal
+(exit 2, ``gatefield: error: ...``, no traceback) or a correct finite answer.
+
+Every refusal here happens before any work, so each case takes well under a
+second; the huge sizes would otherwise allocate exabytes or run for days.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gatefield import cli
+from gatefield.cli._common import cores
+
+BIG = "1000000000"
+
+
+def refusal(capsys, argv) -> str:
+    """Run ``gatefield argv`` in-process; it must exit 2 with exactly one error line."""
+    try:
+        status = cli.main(argv)
+    except SystemExit as exc:  # argparse's usage errors
+        status = exc.code
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert status == 2, err
+    assert len(lines) == 1 and lines[0].startswith("gatefield: error: "), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["validate", "vanilla", "--N", BIG],
+        ["validate", "gru", "--dynamics", "--lyapunov-steps", "10", "--lyapunov-N", "100", BIG],
+        ["spectrum", "vanilla", "--N", BIG],
+        ["count", "vanilla", "--N", BIG, "--disc", "0", "0", "1"],
+        ["dmft", "vanilla", "--method", "annealed", "--N", BIG],
+        ["density", "vanilla", "--route", "plug-in", "--N", BIG],
+        ["fixed-points", "vanilla", "--N", BIG],
+    ],
+)
+def test_a_network_too_large_for_memory_is_refused_with_the_largest_n_that_fits(capsys, argv):
+    line = refusal(capsys, argv)
+    assert "needs about" in line and "of memory" in line
+    largest = int(line.rsplit("use --N ", 1)[1].split()[0])
+    assert 2 <= largest < int(BIG)
+
+
+@pytest.mark.parametrize(
+    "argv, option",
+    [
+        (["density", "vanilla", "--points", BIG], "--points"),
+        (["density", "vanilla", "--grid", "-1", "1", "-1", "1", BIG, "10"], "--grid"),
+        (["complexity", "vanilla", "--onset", "g", "1", "3", "--points", BIG], "--points"),
+        (["dmft", "gru", "--samples", BIG], "--samples"),
+        (["validate", "gru", "--dynamics", "--lyapunov-steps", BIG], "--lyapunov-steps"),
+        (["validate", "vanilla", "--seeds", BIG], "--seeds"),
+        (["sweep", "vanilla", "--vary", "g", "1", "3", BIG], "--vary g"),
+        (["sweep", "vanilla", "--vary", "g", "1", "3", "1000", "--vary", "beta", "0", "1", "1000"], "sweep grid"),
+    ],
+)
+def test_a_huge_work_request_is_refused_before_any_work(capsys, argv, option):
+    line = refusal(capsys, argv)
+    assert option in line
+
+
+def test_jobs_beyond_the_cores_are_refused(capsys, tmp_path):
+    line = refusal(capsys, ["figure", "gru-reset-radius", "--jobs", "100000", "--out", str(tmp_path / "f.png")])
+    assert f"the {cores()} core(s)" in line
+    assert not list(tmp_path.iterdir())
