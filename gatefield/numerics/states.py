@@ -9,9 +9,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import SolverError
 from .codegen import CompiledCell
 
 __all__ = ["fixed_states"]
+
+
+def _singular(compiled: CompiledCell) -> str:
+    cell = compiled.cell
+    hint = (
+        'a continuous-time update needs a decay term, e.g. h = "-h + tanh(g * (J @ h))"'
+        if cell.time == "continuous"
+        else "make each update depend on its own state"
+    )
+    return (
+        f"cell '{cell.name}' has no well-defined per-unit fixed point: the Jacobian of its update in "
+        f"its own state ({', '.join(compiled.states)}) is singular; {hint}, or study the time-dependent "
+        "state with 'gatefield dmft'"
+    )
 
 
 def fixed_states(compiled: CompiledCell, env: dict, iterations: int = 60) -> dict:
@@ -40,7 +55,10 @@ def fixed_states(compiled: CompiledCell, env: dict, iterations: int = 60) -> dic
             r = np.moveaxis(np.array(out[:m]), 0, -1)
             jac = np.moveaxis(np.array(out[m:]).reshape((m, m) + shape), (0, 1), (-2, -1))
             with np.errstate(all="ignore"):
-                delta = np.linalg.solve(jac, r[..., None])[..., 0]
+                try:
+                    delta = np.linalg.solve(jac, r[..., None])[..., 0]
+                except np.linalg.LinAlgError:
+                    raise SolverError(_singular(compiled)) from None
             delta = np.nan_to_num(delta)
             s = s - np.moveaxis(delta, -1, 0)
             for k, name in enumerate(compiled.states):

@@ -16,7 +16,7 @@ BIG = "1000000000"
 
 
 def refusal(capsys, argv) -> str:
-    """Run ``gatefield argv`` in-process; it must exit 2 with exactly one error line."""
+    """Run ``gatefield argv`` in-process; it must exit 2 with one error line, the last."""
     try:
         status = cli.main(argv)
     except SystemExit as exc:  # argparse's usage errors
@@ -24,9 +24,11 @@ def refusal(capsys, argv) -> str:
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.strip()]
     assert status == 2, err
-    assert len(lines) == 1 and lines[0].startswith("gatefield: error: "), err
+    errors = [line for line in lines if line.startswith("gatefield: error: ")]
+    # Progress lines may come first; the error is one line, and the last.
+    assert len(errors) == 1 and lines[-1] == errors[0], err
     assert "Traceback" not in err
-    return lines[0]
+    return errors[0]
 
 
 @pytest.mark.parametrize(
@@ -70,3 +72,33 @@ def test_jobs_beyond_the_cores_are_refused(capsys, tmp_path):
     line = refusal(capsys, ["figure", "gru-reset-radius", "--jobs", "100000", "--out", str(tmp_path / "f.png")])
     assert f"the {cores()} core(s)" in line
     assert not list(tmp_path.iterdir())
+
+
+def one_state_cell(tmp_path, equation: str, time: str = "discrete"):
+    """Issue 11's ``CELL(eq)``: one state h, parameter g = 2.0, the line ``h = eq``."""
+    path = tmp_path / "cell.toml"
+    path.write_text(
+        f'[cell]\nname = "c"\ntime = "{time}"\nstate = ["h"]\n\n'
+        f'[parameters]\ng = 2.0\n\n[equations]\nh = "{equation}"\n'
+    )
+    return str(path)
+
+
+@pytest.mark.parametrize("command", [["meanfield"], ["validate", "--N", "50", "--seeds", "1"]])
+def test_a_continuous_cell_without_decay_is_refused_with_the_fix(capsys, tmp_path, command):
+    cell = one_state_cell(tmp_path, "tanh(g * (J @ h))", time="continuous")
+    line = refusal(capsys, [command[0], cell, *command[1:]])
+    assert "no well-defined per-unit fixed point" in line and "decay term" in line
+
+
+NONFINITE = ("nan", "inf")
+
+
+@pytest.mark.parametrize("setting, verdict", [("g_h=1e-3", "stable"), ("beta_r=-50", "stable")])
+def test_meanfield_of_a_quiet_gated_cell_prints_finite_numbers_and_the_right_verdict(capsys, setting, verdict):
+    cell = "cgru" if setting.startswith("g_h") else "gru"
+    assert cli.main(["meanfield", cell, "--set", setting]) == 0
+    out = capsys.readouterr().out
+    words = out.replace(",", " ").replace("(", " ").replace(")", " ").replace(";", " ").split()
+    assert not any(w.lower().lstrip("+-") in NONFINITE for w in words), out
+    assert out.rstrip().endswith(f"-> {verdict}"), out

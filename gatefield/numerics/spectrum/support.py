@@ -13,6 +13,7 @@ many ``lam`` is one matrix product, ``(1/|D|^2) @ moments``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import contourpy
@@ -203,7 +204,9 @@ class Support:
         if self.time == "discrete":
             head = f"spectral radius {self.spectral_radius:.4f} (bulk {self.bulk_radius:.4f})"
         else:
-            head = f"rightmost real part {self.rightmost_real:.4f} (bulk {self.bulk_rightmost:.4f})"
+            # No bulk (every eigenvalue on a whisker) leaves bulk_rightmost at -inf: say so.
+            bulk = f"bulk {self.bulk_rightmost:.4f}" if math.isfinite(self.bulk_rightmost) else "no bulk"
+            head = f"rightmost real part {self.rightmost_real:.4f} ({bulk})"
         parts = [head]
         if self.whiskers:
             mass = sum(w.mass for w in self.whiskers)
