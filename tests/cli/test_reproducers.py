@@ -102,3 +102,24 @@ def test_meanfield_of_a_quiet_gated_cell_prints_finite_numbers_and_the_right_ver
     words = out.replace(",", " ").replace("(", " ").replace(")", " ").replace(";", " ").split()
     assert not any(w.lower().lstrip("+-") in NONFINITE for w in words), out
     assert out.rstrip().endswith(f"-> {verdict}"), out
+
+
+@pytest.mark.parametrize(
+    "cell, settings",
+    [
+        ("lstm", ["--set", "alpha_i=100", "--set", "alpha_o=100", "--set", "g_g=1"]),
+        ("FILE", []),
+    ],
+)
+def test_an_overflowing_mean_field_integrand_is_refused_not_dropped(capsys, tmp_path, cell, settings):
+    # The file cell had its q = 0.53 solution dropped silently; the LSTM ended in scipy's ValueError.
+    if cell == "FILE":
+        cell = one_state_cell(tmp_path, "0.1 * h**64 + tanh(g * (J @ h))")
+    line = refusal(capsys, ["meanfield", cell, *settings])
+    assert "is not finite at some points" in line and "bounded form" in line
+
+
+def test_plot_to_a_folder_is_refused_and_nothing_is_written(capsys, tmp_path):
+    line = refusal(capsys, ["spectrum", "vanilla", "--plot", str(tmp_path)])
+    assert "name it with one of .png" in line
+    assert not list(tmp_path.iterdir()) and not tmp_path.with_suffix(".png").exists()

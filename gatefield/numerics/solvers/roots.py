@@ -23,7 +23,7 @@ import numpy as np
 from scipy import optimize
 
 from ... import _checks
-from ...errors import GatefieldError
+from ...errors import GatefieldError, SolverError
 from ...theory.spec import Cell
 from ..codegen import CompiledCell, compile_cell
 from ..problems import MeanField
@@ -105,10 +105,23 @@ def _integrals(compiled: CompiledCell, values: dict, q: dict, quadrature: Quadra
             env.update(zip(names, rule.points))
             if compiled.numeric_states:  # then the one group holds every node
                 env.update(fixed_states(compiled, env))
-            (value,) = fn(env)
+            with np.errstate(all="ignore"):
+                (value,) = fn(env)
+            # A solver's own non-finite trial q gives a non-finite Phi, as before; finite q must not.
+            if not np.all(np.isfinite(value)) and np.all(np.isfinite(list(q.values()))):
+                raise SolverError(_overflow(compiled, q))
             total *= rule.expect(value)
         out[j] = total
     return out
+
+
+def _overflow(compiled: CompiledCell, q: dict) -> str:
+    at = ", ".join(f"q[{n}] = {v:.3g}" for n, v in compiled.coupling_keyed(q).items())
+    return (
+        f"the mean-field integrand of cell '{compiled.cell.name}' is not finite at some points ({at}): "
+        "an exponential or power overflows, or a gate saturates to exactly 0 or 1 and divides by zero; "
+        "write the cell in a bounded form (sigmoid or tanh instead of exp) or use smaller gains"
+    )
 
 
 class _Map:
