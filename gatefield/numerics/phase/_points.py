@@ -1,0 +1,229 @@
+"""One grid point of a phase diagram: mean-field roots, their stability, the complexity.
+
+Each step here is either a fresh search (the full solvers, seconds) or a
+polish from a neighbour's solution (Powell's hybrid method, milliseconds);
+:mod:`.diagram` decides which runs where.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import optimize
+
+from ...errors import GatefieldError
+from ..codegen import compile_cell
+from ..quadrature import DEFAULT
+from ..solvers.roots import _Map
+
+__all__ = ["Point", "Engine", "RING_POINTS"]
+
+#: Points on the stability boundary (half of it: the spectrum of a real
+#: matrix is symmetric under conjugation) where the cheap test evaluates
+#: ``rho(M(lam))``. 65 points resolve a support crossing the unit circle
+#: over an arc of 3 degrees; a narrower crossing is left to the full trace.
+RING_POINTS = 65
+#: A mean-field root is accepted when ``|Phi(q) - q| <= MF_TOL (1 + |q|)``
+#: (AllRoots' default residual_tol).
+MF_TOL = 1e-9
+#: Roots closer than this (relative) are one root.
+SAME_ROOT = 1e-6
+#: q levels of a fresh saddle search (``Saddles.grid``, relative to q = 1).
+FRESH_GRID = (0.1, 0.5)
+#: Scan points of a fresh mean-field search (AllRoots.grid_points; 3 starts
+#: per unknown for several unknowns, 5x cheaper than the default's 8).
+FRESH_MF_POINTS = 60
+#: Starts (every unknown) tried where the zero fixed point is unstable and
+#: no root was continued: small, moderate and large q.
+GENERIC_STARTS = (0.02, 0.2, 1.0)
+#: A root whose order parameters are all below this is the zero fixed point.
+Q_ZERO = 1e-8
+
+
+@dataclass
+class Point:
+    """What the diagram keeps of one grid point.
+
+    ``roots`` are the non-zero mean-field roots (the distinct unknowns of
+    :class:`~gatefield.numerics.solvers.roots.AllRoots`), ``margins`` their
+    cheap stability margins (:meth:`Engine.margin`), ``zero_margin`` the zero
+    fixed point's (nan when ``q = 0`` is not a root). ``packed`` are the
+    complexity saddles (packed unknowns), ``sigma_saddle`` the best saddle's
+    value (nan: none), ``sigma`` the complexity (``max(Sigma, 0)`` when
+    ``eta = 0`` is a fixed point of every network).
+    """
+
+    params: dict
+    roots: list = field(default_factory=list)
+    margins: list = field(default_factory=list)
+    zero: bool = False
+    zero_margin: float = float("nan")
+    packed: tuple = ()
+    sigma_saddle: float = float("nan")
+    sigma: float = float("nan")
+    fresh: bool = False
+
+
+class Engine:
+    """The per-point solvers of one cell, with the fast (continuation) and
+    fresh (full search) variants of each."""
+
+    def __init__(self, cell, base: dict, quadrature=DEFAULT, complexity: bool = True, fresh_grid=FRESH_GRID):
+        self.cell = cell
+        self.base = dict(base)
+        self.compiled = compile_cell(cell)
+        self.quadrature = quadrature
+        self.fresh_grid = tuple(fresh_grid)
+        self.complexity_reason = ""
+        self.complexity = complexity
+        if complexity:
+            from ..complexity import compile_kac_rice
+
+            try:
+                compile_kac_rice(cell)
+            except GatefieldError as err:  # a cell without a closed-form per-unit fixed point
+                self.complexity = False
+                self.complexity_reason = str(err)
+
+    # -- mean field ---------------------------------------------------------------
+
+    def _phi(self, params) -> _Map:
+        values = self.cell.resolve(params)
+        return _Map(self.compiled, values, self.quadrature, self.quadrature.with_order(4), MF_TOL)
+
+    def mean_field(self, point: Point, starts, fresh: bool) -> None:
+        """Non-zero roots and whether ``q = 0`` is one: from ``starts`` by hybr,
+        and with a fresh :class:`AllRoots` search where ``fresh``."""
+        phi = self._phi(point.params)
+        found: list = []
+        candidates = [np.asarray(s, float) for s in starts]
+        if fresh:
+            from ..problems import MeanField
+            from ..solve import solve
+            from ..solvers.roots import AllRoots, starts_from
+
+            search = AllRoots(grid_points=FRESH_MF_POINTS, starts=tuple(candidates))
+            result = solve(MeanField(self.cell, point.params), search, throw=False)
+            candidates = list(starts_from(result)) + candidates
+        for x0 in candidates:
+            if np.max(x0) < Q_ZERO:
+                continue
+            sol = optimize.root(lambda x: phi(x) - x, x0, method="hybr", options={"xtol": 1e-13})
+            x = np.maximum(sol.x, 0.0)
+            residual = float(np.max(np.abs(phi(x) - x)))
+            if not residual <= MF_TOL * (1 + float(np.max(x))) or np.max(x) < Q_ZERO:
+                continue
+            if any(np.allclose(x, y, rtol=SAME_ROOT, atol=1e-10) for y in found):
+                continue
+            found.append(x)
+        found.sort(key=lambda x: float(np.sum(x)))
+        point.roots = found
+        point.zero = bool(np.max(np.abs(phi(np.zeros(phi.unknowns)))) <= MF_TOL)
+
+    def order_parameters(self, x) -> dict:
+        """A root in distinct unknowns as ``q`` by coupling name."""
+        phi = _Map(self.compiled, {}, self.quadrature, self.quadrature, MF_TOL)
+        return {k: float(v) for k, v in self.compiled.coupling_keyed(phi.node_q(x)).items()}
+
+    # -- stability ----------------------------------------------------------------
+
+    def sites(self, params, x):
+        from ..spectrum import from_fixed_point
+
+        return from_fixed_point(self.cell, params, q=self.order_parameters(x))
+
+    def margin(self, params, x) -> float:
+        """The cheap stability margin of the fixed point with order parameters ``x``.
+
+        ``1 - max rho(M(lam))`` over :data:`RING_POINTS` points of the
+        stability boundary (the unit circle in discrete time; the imaginary
+        axis from 0 to 1e3 in continuous time), made negative also when a
+        unit's own eigenvalue lies outside the stability region (by its
+        distance). Positive: stable; its zero set is marginal stability (the
+        support's edge on the boundary). A bulk lying wholly outside the
+        stability region is not seen by the ring; the full trace
+        (:meth:`edge`) at the diagram's sign changes checks the verdict.
+        """
+        from ..spectrum import support_rho, unit_eigenvalues
+
+        sites = self.sites(params, x)
+        if self.cell.time == "discrete":
+            lam = np.exp(1j * np.linspace(0.0, np.pi, RING_POINTS))
+        else:
+            lam = 1j * np.concatenate([[0.0], np.geomspace(1e-3, 1e3, RING_POINTS - 1)])
+        with np.errstate(all="ignore"):
+            rho = support_rho(sites, lam, bulk=True)
+        bulk = 1.0 - float(np.nanmax(rho))
+        mu = unit_eigenvalues(sites)
+        unit = 1.0 - float(np.max(np.abs(mu))) if self.cell.time == "discrete" else -float(np.max(mu.real))
+        return min(bulk, unit) if unit < 0 else bulk
+
+    def edge(self, params, x) -> dict:
+        """The full support trace at one fixed point: its edge gap (0: marginal),
+        verdict and slow-mode share (the expensive check)."""
+        from ..spectrum import edge_gap, slow_mode_fraction, slow_mode_rule
+
+        sites = self.sites(params, x)
+        support = sites.support
+        return {
+            "edge_gap": edge_gap(support),
+            "stable": bool(support.stable),
+            # a share is >= 0; the contour integral leaves round-off of either sign
+            "slow_fraction": max(float(slow_mode_fraction(slow_mode_rule(sites), [0.1])[0]), 0.0),
+        }
+
+    def stability(self, point: Point) -> None:
+        """Margins of every root; where the zero fixed point is unstable and
+        continuation brought no other root, generic starts first: a branch
+        that leaves q = 0 where the zero fixed point loses stability has no
+        neighbour to continue from."""
+        if point.zero:
+            point.zero_margin = self.margin(point.params, np.zeros(self._phi(point.params).unknowns))
+            if not point.roots and not point.zero_margin > 0:
+                n = self._phi(point.params).unknowns
+                self.mean_field(point, [np.full(n, level) for level in GENERIC_STARTS], fresh=False)
+        point.margins = [self.margin(point.params, x) for x in point.roots]
+
+    # -- complexity ---------------------------------------------------------------
+
+    def saddles(self, point: Point, starts, fresh: bool) -> None:
+        """The complexity from the neighbours' saddles (warm, the cheap rule),
+        and with a fresh search where ``fresh``."""
+        if not self.complexity:
+            return
+        from ..complexity import Complexity, Saddles
+        from ..solve import solve
+
+        problem = Complexity(self.cell, point.params)
+        result = None
+        if starts:
+            warm = Saddles(self.quadrature.with_order(4), grid=(), starts=tuple(starts), mean_field=False)
+            result = solve(problem, warm, throw=False)
+        if fresh and (result is None or not result.saddles):
+            # A cheap search (no mean-field solve, a 2-level q grid): its job is to find a branch
+            # for continuation to carry, not every saddle at this point.
+            full = Saddles(
+                self.quadrature.with_order(4),
+                grid=self.fresh_grid,
+                tilts=(0.0, 0.5),
+                starts=tuple(starts),
+                mean_field=False,
+            )
+            result = solve(problem, full, throw=False)
+        zero = point.zero
+        if result is not None:
+            point.packed = tuple(result.packed)
+            point.sigma_saddle = result.saddles[0].sigma if result.saddles else float("nan")
+            zero = result.zero_fixed_point
+        best = point.sigma_saddle
+        if np.isfinite(best):
+            point.sigma = max(best, 0.0) if zero else best
+        else:
+            point.sigma = 0.0 if zero else float("nan")
+
+    def sigma_at(self, params, starts) -> tuple:
+        """``(best saddle sigma, packed)`` at ``params`` from ``starts`` (bisection)."""
+        point = Point(dict(params))
+        self.saddles(point, starts, fresh=False)
+        return point.sigma_saddle, point.packed

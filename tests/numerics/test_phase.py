@@ -1,0 +1,148 @@
+"""Phase diagrams: the zero fixed point's closed-form stability, continuation
+against solving from scratch, the onset bracketed by the complexity's sign,
+and a TOML cell through the whole diagram."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from gatefield._json import dumps
+from gatefield.cells import load_cell
+from gatefield.errors import GatefieldError
+from gatefield.numerics.complexity import solve_complexity
+from gatefield.numerics.phase import REGIONS, phase_diagram
+from gatefield.numerics.phase._points import Engine
+
+from ..helpers import EXACT_RTOL
+
+GATED_RATE = "tests/data/gated_rate.toml"
+
+#: The zero fixed point's ring margin is ``1 - (g_h r)^2`` with one site (no
+#: quadrature error) and the maximum at the ring's point lam = 1: exact up to
+#: round-off of O(1) numbers.
+MARGIN_ATOL = 1e-12
+#: A warm-started saddle on the cheap rule (4 points per panel, relative
+#: error about 2.5e-5 of the action's terms) against the default rule from
+#: scratch: measured 3e-6 to 1e-5 on the GRU; 5e-5 leaves a factor 5.
+WARM_SIGMA_ATOL = 5e-5
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@pytest.mark.parametrize("beta_r", [0.0, 0.8, -0.5])
+def test_gru_zero_fixed_point_loses_stability_at_closed_form(beta_r):
+    # Zero fixed point of the GRU (beta_h = 0): Jacobian (1 - z) + z g_h r J_h
+    # with r = sigmoid(beta_r): a disc of centre 1 - z and radius z g_h r,
+    # inside the unit circle iff g_h < 1 / sigmoid(beta_r).
+    cell = load_cell("gru")
+    engine = Engine(cell, {}, complexity=False)
+    r = _sigmoid(beta_r)
+    g_c = 1.0 / r
+    for g in (0.7 * g_c, 0.99 * g_c, 1.01 * g_c, 1.4 * g_c):
+        params = {"g_h": g, "beta_r": beta_r}
+        margin = engine.margin(params, np.zeros(2))
+        assert margin == pytest.approx(1.0 - (g * r) ** 2, abs=MARGIN_ATOL)
+        assert (margin > 0) == (g < g_c)
+
+
+def test_gru_zero_line_and_regions_without_complexity():
+    cell = load_cell("gru")
+    betas = np.array([-0.5, 0.0, 0.8])
+    d = phase_diagram(cell, {"g_h": np.linspace(1.0, 3.5, 11), "beta_r": betas}, fresh=1, complexity=False, edges=2)
+    (line,) = d.lines["zero_stability"]
+    line = np.asarray(line)
+    # Linear interpolation of 1 - (g r)^2 between grid points 0.25 apart
+    # misplaces the root by h^2 / (8 g_c) <= 0.004.
+    for beta in betas:
+        g = line[np.isclose(line[:, 1], beta), 0]
+        assert g.size >= 1 and np.all(np.abs(g - 1.0 / _sigmoid(beta)) <= 4e-3)
+    # beta_h = 0: no stable non-zero branch, so left of the line the zero
+    # fixed point, right of it no stable fixed point.
+    for j, beta in enumerate(betas):
+        for i, g in enumerate(d.axes[0]):
+            want = "stable zero FP" if g < 1.0 / _sigmoid(beta) else "chaos (no stable FP)"
+            assert d.label(i, j) == want
+    # The full trace agrees with the cheap test where it was run.
+    assert d.edges and all(e["agrees"] for e in d.edges)
+    json.loads(dumps(d.to_json()))  # valid JSON, no NaN tokens (dumps refuses them)
+
+
+def test_toml_cell_onset_bracketed_by_sigma_signs():
+    # gated_rate: dx/dt = -x + g_x J_x (f tanh x). At alpha_f = 0 the gate is
+    # 1/2, the rate network with g = g_x / 2, whose complexity turns on at g = 1.
+    cell = load_cell(GATED_RATE)
+    d = phase_diagram(cell, {"g_x": np.linspace(1.5, 3.0, 4), "alpha_f": np.array([0.0, 4.0])}, fresh=2, edges=0)
+    s = d.maps["sigma_saddle"]
+    positive = np.isfinite(s) & (s > 0)
+    assert positive[-1, 0] and not positive[0, 0]
+    assert d.onset
+    g = d.axes[0]
+    for x, y in d.onset:
+        j = int(np.argmin(np.abs(d.axes[1] - y)))
+        i = int(np.searchsorted(g, x))
+        # each onset point lies inside a grid cell whose ends differ in sign
+        assert positive[i, j] != positive[i - 1, j]
+    (at_zero,) = [x for x, y in d.onset if y == 0.0]
+    # The continuous onset at g_x = 2 is approached by bisection from the
+    # positive side, where Sigma ~ (16/81) (g - 1)^3 falls below what the
+    # cheap-rule polish resolves about 0.07 above it (measured 2.07).
+    assert 2.0 <= at_zero <= 2.1
+    assert set(np.unique(d.maps["region"]).astype(int)) <= set(REGIONS)
+
+
+@pytest.mark.slow
+def test_continuation_equals_from_scratch_at_sampled_points():
+    cell = load_cell("gru")
+    d = phase_diagram(cell, {"g_h": np.linspace(1.6, 2.8, 5), "alpha_r": np.array([5.0, 10.0, 15.0])}, fresh=2, edges=0)
+    for i, j in ((1, 1), (4, 2), (2, 0)):
+        scratch = solve_complexity(cell, d.params_at(i, j), throw=False)
+        want = scratch.saddles[0].sigma if scratch.saddles else float("nan")
+        got = d.maps["sigma_saddle"][i, j]
+        if math.isnan(want):
+            assert math.isnan(got) or got <= 0
+        else:
+            assert got == pytest.approx(want, abs=WARM_SIGMA_ATOL)
+
+
+def test_continuation_equals_fresh_mean_field():
+    from gatefield.numerics.problems import MeanField
+    from gatefield.numerics.solve import solve
+    from gatefield.numerics.solvers.roots import AllRoots
+
+    cell = load_cell("gru")
+    d = phase_diagram(
+        cell, {"g_h": np.linspace(2.0, 3.0, 5), "beta_h": np.array([0.0, 0.3])}, fresh=1, complexity=False, edges=0
+    )
+    for i, j in ((4, 0), (2, 1), (4, 1)):
+        mf = solve(MeanField(cell, d.params_at(i, j)), AllRoots(), throw=False)
+        nonzero = [r for r in mf.roots if r.total > 1e-8]
+        assert d.maps["nonzero_roots"][i, j] == len(nonzero)
+        assert (d.maps["zero_fixed_point"][i, j] == 1.0) == any(r.total <= 1e-8 for r in mf.roots)
+
+
+@pytest.mark.parametrize(
+    "vary, fragment",
+    [
+        ({"g_h": np.linspace(1, 2, 3)}, "exactly two"),
+        ({"g_h": np.linspace(1, 2, 3), "nope": np.linspace(0, 1, 3)}, "nope"),
+        ({"g_h": np.array([1.0]), "alpha_r": np.linspace(0, 1, 3)}, "at least 2"),
+    ],
+)
+def test_bad_grids_raise(vary, fragment):
+    with pytest.raises(GatefieldError, match=fragment):
+        phase_diagram(load_cell("gru"), vary, complexity=False)
+
+
+def test_jobs_give_the_same_diagram():
+    cell = load_cell("gru")
+    vary = {"g_h": np.linspace(1.5, 2.5, 4), "beta_r": np.array([0.0, 0.4, 0.8, 1.2])}
+    one = phase_diagram(cell, vary, fresh=1, complexity=False, edges=0)
+    two = phase_diagram(cell, vary, fresh=1, complexity=False, edges=0, jobs=2)
+    np.testing.assert_allclose(one.maps["best_margin"], two.maps["best_margin"], rtol=EXACT_RTOL, atol=0)
+    np.testing.assert_array_equal(one.maps["region"], two.maps["region"])
