@@ -10,12 +10,12 @@ from __future__ import annotations
 import sys
 
 from ..errors import GatefieldError
-from . import complexity, count, density, describe, dmft, figure, meanfield, spectrum, sweep, validate
+from . import complexity, count, density, describe, dmft, figure, meanfield, phase, spectrum, sweep, validate
 from ._common import Parser
 
 __all__ = ["main", "build_parser"]
 
-COMMANDS = (describe, meanfield, spectrum, validate, dmft, sweep, figure, density, count, complexity)
+COMMANDS = (describe, meanfield, spectrum, validate, dmft, sweep, figure, density, count, complexity, phase)
 
 
 def build_parser() -> Parser:

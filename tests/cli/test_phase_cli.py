@@ -1,0 +1,79 @@
+"""``gatefield phase``: output contracts and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gatefield import cli
+
+
+def _run(capsys, *argv):
+    code = cli.main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def _reject_constant(name):
+    raise ValueError(f"invalid JSON constant {name}")
+
+
+def test_phase_json_is_valid_and_complete(capsys, tmp_path):
+    figure = tmp_path / "phase.png"
+    code, out, err = _run(
+        capsys,
+        "phase", "gru", "--vary", "g_h", "1", "3", "5", "--vary", "beta_r", "0", "1", "3",
+        "--no-complexity", "--fresh", "1", "--edges", "1", "--json", "--plot", figure,
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads(out, parse_constant=_reject_constant)  # no NaN / Infinity tokens
+    assert data["parameters"] == ["g_h", "beta_r"] and data["shape"] == [5, 3]
+    assert set(data["maps"]) >= {"region", "best_margin", "zero_margin", "sigma", "nonzero_roots"}
+    assert len(data["maps"]["region"]) == 5 and len(data["maps"]["region"][0]) == 3
+    assert data["regions"]["3"] == "chaos (no stable FP)"
+    assert data["lines"]["zero_stability"]
+    assert figure.stat().st_size > 0
+    assert "phase" in err  # progress goes to stderr
+
+
+def test_phase_text_toml_cell(capsys):
+    code, out, _ = _run(
+        capsys,
+        "phase", "tests/data/gated_rate.toml", "--vary", "g_x", "1.5", "3", "3", "--vary", "alpha_f", "0", "4", "2",
+        "--fresh", "2", "--edges", "0",
+    )  # fmt: skip
+    assert code == 0
+    assert out.startswith("gated_rate: phase diagram over g_x x alpha_f (3 x 2 points)")
+    assert "complexity onset (g_x, alpha_f) by bisection" in out
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["phase", "gru", "--vary", "g_h", "1", "2", "3"], "exactly twice"),
+        (["phase", "gru", "--vary", "g_h", "1", "2", "3", "--vary", "g_h", "0", "1", "3"], "given twice"),
+        (["phase", "gru", "--vary", "g_h", "1", "2", "3", "--vary", "nope", "0", "1", "3"], "no parameter 'nope'"),
+        (["phase", "gru", "--vary", "g_h", "1", "2", "1", "--vary", "alpha_r", "0", "1", "3"], "NUM >= 2"),
+        (["phase", "gru", "--vary", "g_h", "a", "2", "3", "--vary", "alpha_r", "0", "1", "3"], "must be numbers"),
+        (["phase", "gru", "--vary", "g_h", "1", "2", "200", "--vary", "alpha_r", "0", "1", "200"], "more than"),
+        (["phase", "gru", "--vary", "g_h", "1", "2", "3", "--vary", "alpha_r", "0", "1", "3", "--jobs", "999"], "core"),
+        (
+            ["phase", "gru", "--vary", "g_h", "1", "2", "3", "--vary", "alpha_r", "0", "1", "3", "--plot", "x.txt"],
+            "png",
+        ),
+        (
+            ["phase", "gru", "--vary", "g_h", "1", "2", "3", "--vary", "alpha_r", "0", "1", "3", "--fresh", "0"],
+            "positive",
+        ),
+    ],
+)
+def test_phase_bad_input_is_one_line_exit_2(capsys, argv, fragment):
+    code, out, err = _run(capsys, *argv) if "--fresh" not in argv else (None, "", "")
+    if "--fresh" in argv:  # an argparse error exits through SystemExit(2)
+        with pytest.raises(SystemExit) as info:
+            cli.main(argv)
+        code, err = info.value.code, capsys.readouterr().err
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and fragment in err
