@@ -7,6 +7,8 @@ second; the huge sizes would otherwise allocate exabytes or run for days.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from gatefield import cli
@@ -123,3 +125,27 @@ def test_plot_to_a_folder_is_refused_and_nothing_is_written(capsys, tmp_path):
     line = refusal(capsys, ["spectrum", "vanilla", "--plot", str(tmp_path)])
     assert "name it with one of .png" in line
     assert not list(tmp_path.iterdir()) and not tmp_path.with_suffix(".png").exists()
+
+
+@pytest.mark.parametrize(
+    "cell, settings",
+    [("EEE", []), ("rate", ["--set", "g=1e300"])],
+)
+def test_an_overflowing_support_moment_is_refused_not_read_as_zero(capsys, tmp_path, cell, settings):
+    # Was: 'spectral radius 0.0000' for exp(exp(exp(...))) (true 0.0327), and
+    # 'no bulk' with a RuntimeWarning for the rate network at g = 1e300 (inf * 0).
+    if cell == "EEE":
+        cell = one_state_cell(tmp_path, "tanh(exp(exp(exp(g * (J @ h)))))")
+    line = refusal(capsys, ["spectrum", cell, *settings])
+    assert "spectral moments" in line and "are not finite" in line and "bounded form" in line
+
+
+def test_validate_of_a_saturated_map_reports_plain_finite_numbers(capsys, tmp_path):
+    # Was: 'the radius must be a finite positive number, got np.float64(0.0)'
+    # (beta = 50 saturates every unit: the whole spectrum sits at 0).
+    out = tmp_path / "D"
+    assert cli.main(["validate", "vanilla", "--set", "beta=50", "--N", "100", "--seeds", "1", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "np." not in captured.out + captured.err
+    assert "all checks passed" in captured.out
+    json.loads((out / "report.json").read_text(), parse_constant=lambda token: pytest.fail(f"JSON holds {token}"))

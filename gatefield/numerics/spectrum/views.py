@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...errors import GatefieldError
+from ...errors import GatefieldError, SolverError
 from ..codegen import CompiledCell
 from ..quadrature import Rule, node_rule, quantile_rule, split_hermite_rule, tensor
 from ..quadrature.gauss import MAX_POINTS, RANGE
@@ -196,8 +196,26 @@ def moments_from_samples(compiled: CompiledCell, values: dict, states, nodes) ->
     coeffs = [np.broadcast_to(c, (N,)) for c in compiled.support(_sample_env(compiled, values, states, nodes))]
     d = np.stack(coeffs[: m + 1], axis=1)
     t = np.stack(coeffs[m + 1 :]).reshape(K * K, m + 1, N)
-    moments = np.einsum("gpi,gqi->igpq", t, t)
-    return MomentView(np.full(N, 1.0 / N), d, moments, K, m)
+    with np.errstate(all="ignore"):
+        moments = np.einsum("gpi,gqi->igpq", t, t)
+    return _finite(compiled, MomentView(np.full(N, 1.0 / N), d, moments, K, m), "sampled states")
+
+
+def _finite(compiled: CompiledCell, view: MomentView, where: str) -> MomentView:
+    """``view`` if its coefficients and moments are finite, else a SolverError.
+
+    A moment integrand that overflows (``exp`` of ``exp``, a huge gain times a
+    saturated derivative: ``inf * 0``) is not finite at some sites; dropping
+    those sites or reading them as 0 gave wrong supports (a radius 0.0 for
+    0.0327), so the spectrum is refused instead.
+    """
+    if np.all(np.isfinite(view.d)) and np.all(np.isfinite(view.moments)):
+        return view
+    raise SolverError(
+        f"the spectral moments of cell '{compiled.cell.name}' are not finite at some {where}: an exponential "
+        "or power overflows, or a huge gain meets a saturated derivative (inf * 0); write the cell in a bounded "
+        "form (sigmoid or tanh instead of exp) or use smaller gains"
+    )
 
 
 # -- at a Gaussian fixed point: the moment view ------------------------------------------------
@@ -210,7 +228,18 @@ def moments_at_fixed_point(compiled: CompiledCell, values: dict, variances: dict
     full tensor grid when a state has no closed form.
 
     ``variances`` are by node name (``eta_a ~ N(0, q_a)``).
+
+    Raises
+    ------
+    SolverError
+        If a coefficient or moment is not finite at some site (an overflow).
     """
+    with np.errstate(all="ignore"):
+        view = _moments_at_fixed_point(compiled, values, variances, quadrature)
+    return _finite(compiled, view, "quadrature points of the fixed point")
+
+
+def _moments_at_fixed_point(compiled: CompiledCell, values: dict, variances: dict, quadrature) -> MomentView:
     m, K = len(compiled.states), len(compiled.nodes)
     outer, inner = compiled.support_nodes
     rules = {n: node_rule(variances[n], compiled.features.get(n, ()), values, quadrature) for n in compiled.nodes}

@@ -367,6 +367,8 @@ def counted_edge(sites: SiteDistribution, r: float, N: int, ps) -> list:
     """
     from .observables import share_inside
 
+    if not r > 0:  # no bulk beyond the origin (every unit saturated): nothing to count
+        return [0.0 for _ in ps]
     n = N * sites.pencils.m
     width = r / (2 * math.sqrt(n))
     t = np.linspace(max(r - COUNT_DEPTH * width, 1e-3 * r), r, COUNT_CIRCLES)
