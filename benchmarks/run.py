@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_density  # noqa: E402
 import bench_dmft  # noqa: E402
 import bench_meanfield  # noqa: E402
+import bench_phase  # noqa: E402
 import bench_support  # noqa: E402
 
 BENCHMARKS = {
@@ -25,6 +26,7 @@ BENCHMARKS = {
     "support": bench_support.main,
     "density": bench_density.main,
     "dmft": bench_dmft.main,
+    "phase": bench_phase.main,
 }
 
 

@@ -96,7 +96,7 @@ def _lin(a, b, n):
 GRU_FP = {"g_h": 1.6, "alpha_r": 2.0, "beta_h": 0.4}
 LSTM_FP = {"g_g": 1.0, "beta_g": 1.0}
 
-FIGURES = {
+FIGURES: dict = {
     f.name: f
     for f in (
         Figure(
@@ -241,3 +241,9 @@ FIGURES = {
         ),
     )
 }
+
+# The fixed-point landscape's claims (Kac-Rice complexity, phase diagram),
+# computed by gatefield.validation.landscape rather than by panels.
+from .landscape import LANDSCAPE  # noqa: E402
+
+FIGURES.update(LANDSCAPE)

@@ -32,6 +32,7 @@ from ..numerics.spectrum import (
 from ..plot._common import check_path
 from ..simulate import find_fixed_point, initial_state, make_network
 from .claims import DELTA, FIGURES, Panel
+from .landscape import LANDSCAPE, landscape_table, make_landscape
 from .spectra import eigenvalues, finite_n_spectrum, fraction_in_disc
 from .tolerances import SIGMAS, share_error
 
@@ -226,6 +227,8 @@ def make_figure(
     """
     if name not in FIGURES:
         raise GatefieldError(f"unknown figure {name!r}; choose from {', '.join(FIGURES)}")
+    if name in LANDSCAPE:  # the fixed-point landscape: its own sizes, no N or seeds
+        return make_landscape(name, out=out, jobs=jobs, quick=quick, progress=progress)
     N = _checks.count(N, "N", 2)
     seeds = _checks.count(seeds, "the number of seeds", 1)
     jobs = min(_checks.count(jobs, "jobs", 1), os.cpu_count() or 1)
@@ -312,6 +315,8 @@ def make_figure(
 
 def figure_table(data: dict) -> str:
     """The finite-N points of :func:`make_figure`'s result against theory, as text."""
+    if "landscape" in data:
+        return landscape_table(data)
     lines = [f"{data['figure']}: {data['claim']}"]
     for panel in data["panels"]:
         lines.append(f"  {panel['cell']}: {panel['title']} ({panel['route']} route, {panel['quantity']})")
