@@ -39,7 +39,8 @@ def run(args):
         raise GatefieldError(f"unknown figure {args.name!r}; choose from {', '.join(FIGURES)}")
     check_jobs(args.jobs)
     out = check_path(Path(args.out or f"{args.name}.png"))
-    say(f"figure {args.name}: N = {args.N}, {args.seeds} seed(s) per point" + (" (quick)" if args.quick else ""))
+    sizes = f"N = {args.N}, {args.seeds} seed(s) per point" if FIGURES[args.name].panels else "its own network sizes"
+    say(f"figure {args.name}: {sizes}" + (" (quick)" if args.quick else ""))
     data = make_figure(
         args.name,
         N=args.N,

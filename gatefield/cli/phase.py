@@ -186,7 +186,7 @@ def summary(diagram) -> str:
             lines.append(
                 f"  DMFT at {where} [{c['label']}]: {'static' if c['static'] else 'time-dependent'}, "
                 f"Lyapunov {c['lyapunov']:.3g} +- {c['lyapunov_stderr']:.2g} "
-                f"({'agrees' if c['agrees'] else 'DISAGREES'})"
+                f"({'agrees' if c['agrees'] else 'DISAGREES'}{': ' + c['note'] if 'note' in c else ''})"
             )
         else:
             lines.append(

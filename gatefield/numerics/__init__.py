@@ -8,10 +8,11 @@
 - :mod:`.spectrum`: the spectral engine, every quantity a function of a
   :class:`~.spectrum.SiteDistribution`;
 - :mod:`.complexity`: the Kac-Rice complexity of fixed points;
+- :mod:`.phase`: phase diagrams over two parameters by continuation;
 - :mod:`.sweep`: quantities over one or two parameters.
 """
 
-from . import complexity, problems, quadrature, solvers, spectrum
+from . import complexity, phase, problems, quadrature, solvers, spectrum
 from .codegen import CompiledCell, GeneratedFunction, compile_cell, generate
 from .solution import Estimate, Solution, Status
 from .solve import solve
@@ -30,6 +31,7 @@ __all__ = [
     "Estimate",
     "spectrum",
     "complexity",
+    "phase",
     "quadrature",
     "sweep",
     "Sweep",

@@ -34,8 +34,11 @@ def plot_landscape(path, data: dict):
         lo, hi = data["window"]
         _curve(ax, data["curve"], "Sigma, alpha_r = 10", color="tab:orange", lw=1.6)
         if lo == lo and lo < hi:
-            ax.axvspan(lo, hi, color="#fde0b2", alpha=0.7, label="Sigma > 0, stable zero FP (no chaos)")
-        ax.axvline(hi, color="tab:red", lw=1.2, label="zero FP unstable: chaos line")
+            ax.axvspan(lo, hi, color="#fde0b2", alpha=0.7, label="Sigma > 0, no chaos")
+        zero = data["zero_fixed_point_unstable_from"]
+        ax.axvline(zero, color="tab:blue", ls="--", lw=1.2, label="zero FP unstable")
+        if data.get("dynamical_onset") == data.get("dynamical_onset"):
+            ax.axvline(data["dynamical_onset"], color="tab:red", lw=1.2, label="DMFT chaotic from here")
         ax.set_ylabel("Sigma")
         if data.get("dmft"):
             twin = ax.twinx()

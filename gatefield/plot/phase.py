@@ -15,7 +15,7 @@ STYLES: dict[str, dict] = {
     "zero_stability": {"color": "tab:blue", "ls": "--", "label": "zero FP loses stability"},
     "mean_field_branches": {"color": "tab:green", "ls": ":", "label": "mean-field branches"},
     "chaos": {"color": "tab:red", "ls": "-", "label": "no stable FP (chaos line)"},
-    "complexity_onset": {"color": "tab:orange", "ls": "-.", "marker": "o", "ms": 2.5, "label": "complexity onset"},
+    "complexity_onset": {"color": "tab:orange", "ls": "-.", "label": "complexity onset (bisected)"},
 }
 
 
@@ -38,6 +38,9 @@ def draw_phase(ax, diagram, legend: bool = True) -> None:
         for k, poly in enumerate(polys):
             a = np.asarray(poly, float)
             ax.plot(a[:, 0], a[:, 1], lw=1.3, label=label if k == 0 else None, **style)
+    if diagram.onset:
+        a = np.asarray(diagram.onset, float)
+        ax.plot(a[:, 0], a[:, 1], "o", ms=2.0, color="tab:orange")
     for c in diagram.checks:
         marker = "s" if c["kind"] == "dmft" else "^"
         colour = "k" if c.get("agrees", True) else "magenta"

@@ -43,6 +43,8 @@ COUNT_G_H = (1.8, 2.4, 3.0)
 COUNT_ALPHA_R = 10.0
 #: Newton starts per network (the completeness estimate says whether enough).
 COUNT_STARTS = 600
+#: DMFT points of the complexity-without-chaos figure (about 20 s each).
+WINDOW_DMFT_POINTS = 6
 #: QR Lyapunov run of a finite network: measured and burn-in steps.
 QR_STEPS, QR_BURN_IN = 2000, 500
 
@@ -241,8 +243,16 @@ def make_landscape(name: str, out=None, jobs: int = 1, quick: bool = False, prog
         chaos_at = 1.0 / (1.0 / (1.0 + math.exp(-cell.defaults["beta_r"])))  # zero FP: g_h r = 1
         data["zero_fixed_point_unstable_from"] = chaos_at
         data["onset"] = _onset_of(curve)
-        data["window"] = [data["onset"], chaos_at]
-        data["dmft"] = [] if quick else _dmft_points(cell, alpha, (0.5 * (data["onset"] + chaos_at), 2.5))
+        # The DMFT from a large start along g_h: where its exponent turns positive is
+        # the dynamical onset, which the reset gate can move below the zero fixed
+        # point's instability (a chaotic attractor beside the stable fixed point).
+        lo = data["onset"] if data["onset"] == data["onset"] else 1.5
+        gs = () if quick else tuple(float(g) for g in np.linspace(lo, chaos_at + 0.2, WINDOW_DMFT_POINTS))
+        data["dmft"] = _dmft_points(cell, alpha, gs)
+        chaotic = [r["g_h"] for r in data["dmft"] if not r["static"] and r["lyapunov"] > 0]
+        data["dynamical_onset"] = min(chaotic, default=float("nan"))
+        top = min(chaos_at, data["dynamical_onset"]) if chaotic else chaos_at
+        data["window"] = [data["onset"], top]
         data["regions"] = REGIONS
     else:
         data["counts"] = _counts(cell, quick, progress)
@@ -301,7 +311,11 @@ def landscape_table(data: dict) -> str:
             )
     if "window" in data:
         lo, hi = data["window"]
-        lines.append(f"  alpha_r = 10: Sigma > 0 from g_h = {lo:.3f}; the zero fixed point is stable up to {hi:.3f}")
+        lines.append(
+            f"  alpha_r = 10: Sigma > 0 from g_h = {lo:.3f}; the zero fixed point is stable up to "
+            f"{data['zero_fixed_point_unstable_from']:.3f}; the DMFT is chaotic from g_h = "
+            f"{data['dynamical_onset']:.3f} (first positive exponent scanned): no chaos in [{lo:.3f}, {hi:.3f})"
+        )
         for r in data["dmft"]:
             lines.append(
                 f"  DMFT at g_h = {r['g_h']:.3g}: {'static' if r['static'] else 'time-dependent'}, "

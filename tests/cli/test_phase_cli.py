@@ -23,14 +23,14 @@ def test_phase_json_is_valid_and_complete(capsys, tmp_path):
     figure = tmp_path / "phase.png"
     code, out, err = _run(
         capsys,
-        "phase", "gru", "--vary", "g_h", "1", "3", "5", "--vary", "beta_r", "0", "1", "3",
-        "--no-complexity", "--fresh", "1", "--edges", "1", "--json", "--plot", figure,
+        "phase", "gru", "--vary", "g_h", "1", "3", "4", "--vary", "beta_r", "0", "1", "2",
+        "--no-complexity", "--fresh", "1", "--edges", "0", "--json", "--plot", figure,
     )  # fmt: skip
     assert code == 0
     data = json.loads(out, parse_constant=_reject_constant)  # no NaN / Infinity tokens
-    assert data["parameters"] == ["g_h", "beta_r"] and data["shape"] == [5, 3]
+    assert data["parameters"] == ["g_h", "beta_r"] and data["shape"] == [4, 2]
     assert set(data["maps"]) >= {"region", "best_margin", "zero_margin", "sigma", "nonzero_roots"}
-    assert len(data["maps"]["region"]) == 5 and len(data["maps"]["region"][0]) == 3
+    assert len(data["maps"]["region"]) == 4 and len(data["maps"]["region"][0]) == 2
     assert data["regions"]["3"] == "chaos (no stable FP)"
     assert data["lines"]["zero_stability"]
     assert figure.stat().st_size > 0
@@ -41,11 +41,11 @@ def test_phase_text_toml_cell(capsys):
     code, out, _ = _run(
         capsys,
         "phase", "tests/data/gated_rate.toml", "--vary", "g_x", "1.5", "3", "3", "--vary", "alpha_f", "0", "4", "2",
-        "--fresh", "2", "--edges", "0",
+        "--fresh", "1", "--edges", "0", "--no-complexity",
     )  # fmt: skip
     assert code == 0
     assert out.startswith("gated_rate: phase diagram over g_x x alpha_f (3 x 2 points)")
-    assert "complexity onset (g_x, alpha_f) by bisection" in out
+    assert "stable zero FP: 33.3% of the grid" in out  # g_x = 1.5 of 1.5, 2.25, 3 (the zero FP: g_x < 2)
 
 
 @pytest.mark.parametrize(
@@ -77,3 +77,17 @@ def test_phase_bad_input_is_one_line_exit_2(capsys, argv, fragment):
     assert code == 2
     assert out == ""
     assert err.count("\n") == 1 and fragment in err
+
+
+@pytest.mark.slow
+def test_phase_finite_n_points_in_json(capsys):
+    code, out, _ = _run(
+        capsys,
+        "phase", "gru", "--vary", "g_h", "1", "3", "4", "--vary", "beta_r", "0", "0.5", "2", "--no-complexity",
+        "--fresh", "1", "--edges", "0", "--finite-N", "5", "--finite-points", "2", "--seeds", "1", "--json",
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads(out, parse_constant=_reject_constant)
+    rows = [c for c in data["checks"] if c["kind"] == "finite-N"]
+    assert len(rows) == 2 and all(r["N"] == 5 and r["mean_count"] >= 1 for r in rows)
+    assert {r["label"] for r in rows} == {"stable zero FP", "chaos (no stable FP)"}

@@ -119,7 +119,7 @@ def test_continuation_equals_fresh_mean_field():
     d = phase_diagram(
         cell, {"g_h": np.linspace(2.0, 3.0, 5), "beta_h": np.array([0.0, 0.3])}, fresh=1, complexity=False, edges=0
     )
-    for i, j in ((4, 0), (2, 1), (4, 1)):
+    for i, j in ((4, 0), (3, 1)):
         mf = solve(MeanField(cell, d.params_at(i, j)), AllRoots(), throw=False)
         nonzero = [r for r in mf.roots if r.total > 1e-8]
         assert d.maps["nonzero_roots"][i, j] == len(nonzero)
@@ -139,6 +139,7 @@ def test_bad_grids_raise(vary, fragment):
         phase_diagram(load_cell("gru"), vary, complexity=False)
 
 
+@pytest.mark.slow
 def test_jobs_give_the_same_diagram():
     cell = load_cell("gru")
     vary = {"g_h": np.linspace(1.5, 2.5, 4), "beta_r": np.array([0.0, 0.4, 0.8, 1.2])}

@@ -14,6 +14,7 @@ from scipy import optimize
 
 from ...errors import GatefieldError
 from ..codegen import compile_cell
+from ..complexity._compiled import compile_kac_rice
 from ..quadrature import DEFAULT
 from ..solvers.roots import _Map
 
@@ -37,6 +38,14 @@ FRESH_MF_POINTS = 60
 #: Starts (every unknown) tried where the zero fixed point is unstable and
 #: no root was continued: small, moderate and large q.
 GENERIC_STARTS = (0.02, 0.2, 1.0)
+#: Floor of a continued saddle's ``a, b`` relative to their largest (:meth:`Engine._lifted`).
+AB_FLOOR = 0.02
+#: Largest scaled residual of a polished saddle (Saddles' default tol).
+POLISH_TOL = 1e-9
+#: A start this close (relative) to a saddle already polished is the same branch.
+SAME_START = 0.05
+#: A neighbour's Sigma above this and no saddle here: search afresh.
+LOST_SIGMA = 2e-3
 #: A root whose order parameters are all below this is the zero fixed point.
 Q_ZERO = 1e-8
 
@@ -78,8 +87,6 @@ class Engine:
         self.complexity_reason = ""
         self.complexity = complexity
         if complexity:
-            from ..complexity import compile_kac_rice
-
             try:
                 compile_kac_rice(cell)
             except GatefieldError as err:  # a cell without a closed-form per-unit fixed point
@@ -187,9 +194,28 @@ class Engine:
 
     # -- complexity ---------------------------------------------------------------
 
-    def saddles(self, point: Point, starts, fresh: bool) -> None:
+    def _lifted(self, x) -> np.ndarray:
+        """A packed saddle with its ``a, b`` floored at ``AB_FLOOR`` of their largest.
+
+        Where a column of ``T`` vanishes (the GRU's reset gate at ``alpha_r
+        = 0``) the saddle has an ``a`` or ``b`` of exactly 0; from there the
+        search, which runs in ``log a, log b``, cannot move it, and the
+        branch is lost one step into ``alpha_r > 0``.
+        """
+        ck = compile_kac_rice(self.cell)
+        x = np.array(x, float)
+        ab = x[2 * ck.G :]
+        top = float(np.max(ab)) if ab.size else 0.0
+        if top > 0:
+            x[2 * ck.G :] = np.maximum(ab, AB_FLOOR * top)
+        return x
+
+    def saddles(self, point: Point, starts, fresh: bool, start_sigmas=None) -> None:
         """The complexity from the neighbours' saddles (warm, the cheap rule),
-        and with a fresh search where ``fresh``."""
+        and with a fresh search where ``fresh``, or where every start failed
+        although a neighbour's ``Sigma`` exceeds ``LOST_SIGMA`` (a branch does
+        not end with a finite complexity next to a positive one, so the
+        polish lost it)."""
         if not self.complexity:
             return
         from ..complexity import Complexity, Saddles
@@ -197,10 +223,20 @@ class Engine:
 
         problem = Complexity(self.cell, point.params)
         result = None
+        starts = [self._lifted(x) for x in starts]
+        quick = self._polished(point.params, starts) if starts else []
+        if quick:
+            quick.sort(key=lambda item: -item[0])
+            point.packed = tuple(x for _, x in quick)
+            point.sigma_saddle = quick[0][0]
+            point.sigma = max(quick[0][0], 0.0) if point.zero else quick[0][0]
+            return
         if starts:
             warm = Saddles(self.quadrature.with_order(4), grid=(), starts=tuple(starts), mean_field=False)
             result = solve(problem, warm, throw=False)
-        if fresh and (result is None or not result.saddles):
+        lost = bool(starts) and (result is None or not result.saddles) and max(start_sigmas or [0.0]) > LOST_SIGMA
+        if (fresh or lost) and (result is None or not result.saddles):
+            point.fresh = True
             # A cheap search (no mean-field solve, a 2-level q grid): its job is to find a branch
             # for continuation to carry, not every saddle at this point.
             full = Saddles(
@@ -221,6 +257,44 @@ class Engine:
             point.sigma = max(best, 0.0) if zero else best
         else:
             point.sigma = 0.0 if zero else float("nan")
+
+    def _polished(self, params, starts) -> list:
+        """``[(S, x)]``: each distinct start polished by hybr on the cheap rule
+        (two rule rebuilds), kept where the scaled residual is below
+        ``POLISH_TOL`` and ``(a, b)`` is a non-trivial, non-negative solution.
+
+        The continuation step of the diagram: a neighbour's saddle is within
+        hybr's reach, so the search stage of :class:`Saddles` (log-unknowns
+        from every start, then a polish with three rebuilds and a
+        higher-order error estimate) is not needed; it runs only where
+        this finds nothing.
+        """
+        from ..complexity._tilted import Evaluator, SiteRule, averages
+        from ..complexity.saddles import Q_MIN, TRIVIAL, _equations, _root, unpack
+
+        ck = compile_kac_rice(self.cell)
+        values = self.cell.resolve(params)
+        rule = self.quadrature.with_order(4)
+        out: list = []
+        for x0 in starts:
+            if any(np.allclose(x0, y, rtol=SAME_START, atol=1e-6) for _, y in out):
+                continue
+            try:
+                x, _, _ = _root(ck, values, x0, rule, rounds=2)
+            except (ValueError, np.linalg.LinAlgError):
+                continue
+            q, qhat, a, b = unpack(x, ck.G, ck.K)
+            if not np.all(np.isfinite(x)) or np.max(q) < Q_MIN or a @ b < TRIVIAL:
+                continue
+            if np.any(a < -1e-10) or np.any(b < -1e-10):
+                continue
+            ev = Evaluator(ck, values, SiteRule.build(ck, values, q[list(ck.group_of)], rule))
+            if not float(np.max(np.abs(_equations(ev, x, ck.G, ck.K)))) < POLISH_TOL:
+                continue
+            if any(np.allclose(x, y, rtol=1e-6, atol=1e-9) for _, y in out):
+                continue
+            out.append((float(averages(ev, q, qhat, a, b).S), x))
+        return out
 
     def sigma_at(self, params, starts) -> tuple:
         """``(best saddle sigma, packed)`` at ``params`` from ``starts`` (bisection)."""

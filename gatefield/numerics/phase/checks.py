@@ -101,6 +101,10 @@ def chaos_checks(
         chaotic = (not state.static) and exponent > 0
         row["chaotic"] = bool(chaotic)
         row["agrees"] = bool(chaotic == (diagram.maps["region"][i, j] == 3))
+        if chaotic and not row["agrees"]:
+            # the DMFT from a large start finds a chaotic attractor that the
+            # fixed-point label cannot see: chaos beside a stable fixed point
+            row["note"] = "chaotic DMFT solution beside a stable fixed point (bistable)"
         out.append(row)
         if progress is not None:
             progress(n + 1, len(points))

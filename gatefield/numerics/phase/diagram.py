@@ -84,10 +84,10 @@ class PhaseDiagram:
         ``mean_field_branches`` (the number of non-zero roots changes: a
         saddle-node or a branch leaving q = 0), ``chaos`` (best margin = 0:
         a stable fixed point ceases to exist), ``complexity_onset`` (the
-        bisected onset points, in order of the second parameter).
+        onsets bisected along the first parameter, in order of the second).
     onset : list of [x, y]
         The complexity onset located by bisection in each cell with a sign
-        change (``ONSET_STEPS`` halvings).
+        change (``ONSET_STEPS`` halvings), along either parameter.
     edges : list of dict
         The full support trace at points next to a stability change.
     checks : list of dict
@@ -156,10 +156,11 @@ def _solve_block(cell, base, names, axes, rows, fresh, complexity, counter=None)
             near = [pts[k] for k in ((i - 1, j), (i, j - 1)) if k in pts]
             roots = [x for n in near for x in n.roots]
             saddles = [x for n in near for x in n.packed]
+            sigmas = [n.sigma_saddle for n in near if np.isfinite(n.sigma_saddle)]
             p.fresh = (i in fresh_i and j in fresh_j) or not near
             engine.mean_field(p, roots, p.fresh)
             engine.stability(p)
-            engine.saddles(p, saddles, p.fresh)
+            engine.saddles(p, saddles, p.fresh, sigmas)
             pts[(i, j)] = p
             if counter is not None:
                 with counter.get_lock():
@@ -306,11 +307,14 @@ def phase_diagram(
             _backward(engine, pts, i, lo, keys=((i, hi),))
     sweep_s = time.perf_counter() - start
     maps = _maps(pts, n1, n2)
-    onset = _onset(pts, names, axes, jobs) if engine.complexity else []
+    bisected = _onset(pts, names, axes, jobs) if engine.complexity else []
+    onset = sorted(([x, y] for x, y, _ in bisected), key=lambda xy: (xy[1], xy[0]))
     edge_rows = _edges(engine, pts, maps, names, axes, edges, jobs)
     _JOB.clear()
     lines = _lines(maps, axes)
-    lines["complexity_onset"] = [onset] if onset else []
+    # along the first parameter, one onset per row: a line in the order of the second
+    rows = sorted(([x, y] for x, y, axis in bisected if axis == 0), key=lambda xy: (xy[1], xy[0]))
+    lines["complexity_onset"] = [rows] if len(rows) > 1 else []
     if progress is not None:
         progress(total, total)
     settings = {
@@ -457,8 +461,8 @@ def _onset(pts: dict, names, axes, jobs: int) -> list:
     out = []
     for (params, name), value in zip(where, _map(_onset_task, tasks, jobs)):
         at = {**params, name: value}
-        out.append([at[names[0]], at[names[1]]])
-    return sorted(out, key=lambda xy: (xy[1], xy[0]))
+        out.append([at[names[0]], at[names[1]], names.index(name)])
+    return out
 
 
 def _edges(engine: Engine, pts: dict, maps: dict, names, axes, most: int, jobs: int) -> list:
