@@ -11,7 +11,7 @@ import sys
 
 from ..errors import GatefieldError
 from . import complexity, count, density, describe, dmft, figure, meanfield, phase, spectrum, sweep, validate
-from ._common import Parser
+from ._common import DeadlineExceeded, Parser, Progress, deadline, timeout_seconds
 
 __all__ = ["main", "build_parser"]
 
@@ -30,6 +30,12 @@ def build_parser() -> Parser:
     def command(sub, name, help_text, func):
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(func=func)
+        p.add_argument(
+            "--timeout",
+            type=timeout_seconds,
+            metavar="SECONDS",
+            help="give up after SECONDS of wall-clock time with one error line and exit status 2",
+        )
         return p
 
     for module in COMMANDS:
@@ -40,17 +46,20 @@ def build_parser() -> Parser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        with deadline(args.timeout):
+            args.func(args)
     except GatefieldError as err:
-        print(f"gatefield: error: {err}", file=sys.stderr)
-        return 2
+        return _fail(str(err))
     except MemoryError:
-        print(
-            "gatefield: error: the machine ran out of memory for this request; use a smaller --N, fewer samples "
-            "or points, or a simpler cell",
-            file=sys.stderr,
+        return _fail(
+            "the machine ran out of memory for this request; use a smaller --N, fewer samples "
+            "or points, or a simpler cell"
         )
-        return 2
+    except DeadlineExceeded:
+        return _fail(
+            f"stopped after --timeout {args.timeout:g} s, unfinished (an --out folder keeps its previous complete "
+            "report); allow more time, or ask for less work (smaller --N, fewer samples, points or seeds)"
+        )
     except KeyboardInterrupt:
         print("gatefield: interrupted", file=sys.stderr)
         return 130
@@ -58,6 +67,13 @@ def main(argv=None) -> int:
         sys.stderr.close()
         return 0
     return 0
+
+
+def _fail(message: str) -> int:
+    """Print ``gatefield: error: message`` as one line of its own; exit status 2."""
+    Progress.end_line()
+    print(f"gatefield: error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
+import signal
 import sys
+import time
 
 from .._json import dumps
 from ..errors import GatefieldError
@@ -20,6 +23,8 @@ __all__ = [
     "network_size",
     "check_network",
     "check_jobs",
+    "deadline",
+    "DeadlineExceeded",
 ]
 
 
@@ -187,6 +192,49 @@ def check_jobs(jobs: int) -> None:
         )
 
 
+class DeadlineExceeded(BaseException):
+    """The command ran past its ``--timeout``.
+
+    A BaseException, like KeyboardInterrupt: no ``except Exception`` in a
+    solver swallows it, and every ``finally`` (atomic report writes, worker
+    pools) still runs on the way out.
+    """
+
+
+@contextlib.contextmanager
+def deadline(seconds: float | None):
+    """Raise :class:`DeadlineExceeded` in the main thread after ``seconds``
+    (SIGALRM; a no-op for ``None``, off the main thread or without SIGALRM).
+
+    The previous SIGALRM handler and timer are restored on exit, the timer
+    less the time spent here.
+    """
+    usable = hasattr(signal, "SIGALRM") and threading_main()
+    if seconds is None or not usable:
+        yield
+        return
+
+    def expire(signum, frame):
+        raise DeadlineExceeded(seconds)
+
+    start = time.monotonic()
+    handler = signal.signal(signal.SIGALRM, expire)
+    outer, interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, handler)
+        if outer > 0:  # someone else's alarm was set: give it back what is left of it
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - start), 1e-6), interval)
+
+
+def threading_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
 positive_float = at_least(float, 1e-300, "must be positive")
 positive_int = at_least(int, 1, "must be positive")
 network_size = at_least(int, 2, "a network needs at least 2 units")
@@ -196,6 +244,9 @@ seed_count = at_least(int, 1, "must be positive", 1000, "one network per seed, o
 path_samples = at_least(int, 1, "must be positive", 200_000, "each DMFT path keeps about 15 kB of history")
 lyapunov_steps = at_least(int, 0, "must be >= 0", 1_000_000, "QR steps run one after another")
 scan_points = at_least(int, 1, "must be positive", 200, "each point is a full solve")
+timeout_seconds = at_least(
+    float, 0.001, "must be at least 0.001 (a millisecond)", 1e8, "about three years; leave --timeout out instead"
+)
 #: Most points of a sweep grid (every point is a mean-field solve).
 MAX_SWEEP_POINTS = 10_000
 

@@ -32,6 +32,9 @@ def run(args):
     if args.list or args.name is None:
         if args.name is None and not args.list:
             raise GatefieldError("name a figure, or use --list to see them")
+        if args.json:
+            emit_json({name: figure.claim for name, figure in FIGURES.items()})
+            return
         for name, figure in FIGURES.items():
             print(f"{name:24s} {figure.claim}")
         return

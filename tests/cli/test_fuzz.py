@@ -61,9 +61,9 @@ LONG = settings(max_examples=int(os.environ.get("GATEFIELD_FUZZ_EXAMPLES", "300"
 
 #: Seconds one case may take. The fast profile only reads cells and refuses
 #: arguments (well under a second each); the long one solves mean fields and
-#: spectra of drawn cells (a two-state cell takes about 10 s on a loaded core).
+#: spectra of drawn cells (a two-state cell takes about 10 s, validate at N = 20 up to a minute on a loaded core).
 FAST_LIMIT_S = 20.0
-LONG_LIMIT_S = 90.0
+LONG_LIMIT_S = 180.0
 
 # -- the harness --------------------------------------------------------------------------------
 
@@ -244,7 +244,10 @@ def run_case(kind: str, argv: list, folder: Path, limit_s: float) -> tuple[int, 
         else:
             assert not errors, stderr
             if "--json" in argv and "--help" not in argv and "-h" not in argv and stdout.strip():
-                json.loads(stdout, parse_constant=_no_nonfinite)
+                try:
+                    json.loads(stdout, parse_constant=_no_nonfinite)
+                except ValueError as exc:
+                    raise AssertionError(f"--json printed invalid JSON ({exc}): {stdout[:200]!r}") from None
             elif argv and argv[0] in NUMERIC_TEXT and "--help" not in argv:
                 words = stdout.replace(",", " ").replace("(", " ").replace(")", " ").replace("=", " ").split()
                 assert not NONFINITE_WORDS & {w.lower().rstrip(";:") for w in words}, stdout
@@ -449,7 +452,7 @@ def argvs(draw, commands, folder_name):
     command = draw(st.sampled_from(commands))
     sub = SUBPARSERS[command]
     argv = [command]
-    options = [a for a in sub._actions if a.option_strings and a.dest not in ("help", "timeout")]
+    options = [a for a in sub._actions if a.option_strings and a.dest != "help"]
     values = st.one_of(st.sampled_from(VALUES), st.text(string.printable, max_size=8))
     for action in sub._actions:
         if not action.option_strings and action.dest not in ("help",):  # positionals
@@ -477,6 +480,10 @@ def argvs(draw, commands, folder_name):
         argv += ["--starts", "20"]
     if command in ("validate", "fixed-points") and "--seeds" not in argv:
         argv += ["--seeds", "1"]
+    if command == "dmft":
+        for flag, value in (("--samples", "200"), ("--iterations", "20")):
+            if flag not in argv:
+                argv += [flag, value]
     return argv
 
 

@@ -149,3 +149,44 @@ def test_validate_of_a_saturated_map_reports_plain_finite_numbers(capsys, tmp_pa
     assert "np." not in captured.out + captured.err
     assert "all checks passed" in captured.out
     json.loads((out / "report.json").read_text(), parse_constant=lambda token: pytest.fail(f"JSON holds {token}"))
+
+
+def test_timeout_stops_a_long_command_with_one_line(capsys, tmp_path):
+    import signal
+    import time
+
+    start = time.monotonic()
+    line = refusal(capsys, ["dmft", "gru", "--timeout", "0.5", "--plot", str(tmp_path / "c.png")])
+    assert time.monotonic() - start < 10.0
+    assert "stopped after --timeout 0.5 s" in line
+    # The alarm is disarmed and the previous handler is back.
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN, None)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.slow  # two validate runs: about 10 s on an idle core
+def test_timeout_keeps_a_previous_report_complete(capsys, tmp_path):
+    from gatefield.io.reports import verify
+
+    out = tmp_path / "D"
+    argv = ["validate", "vanilla", "--N", "50", "--seeds", "1", "--out", str(out)]
+    assert cli.main(argv) == 0
+    capsys.readouterr()
+    before = (out / "report.json").read_bytes()
+    line = refusal(capsys, [*argv, "--timeout", "0.3"])
+    assert "--timeout" in line
+    assert verify(out) and (out / "report.json").read_bytes() == before
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "1e9"])
+def test_a_bad_timeout_is_refused(capsys, value):
+    line = refusal(capsys, ["meanfield", "vanilla", "--timeout", value])
+    assert "--timeout" in line
+
+
+def test_figure_list_as_json(capsys):
+    # Was: the text list under --json (found by the fuzz campaign).
+    assert cli.main(["figure", "--list", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert "gru-update-slow-modes" in listing and all(isinstance(v, str) for v in listing.values())
