@@ -26,7 +26,6 @@ exchange their solutions once more.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -215,21 +214,34 @@ def _edge_task(task):
         return {"error": str(err)}
 
 
+def _quiet_worker() -> None:
+    """A worker leaves Ctrl-C to the parent, which terminates the pool (no traceback per worker)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _map(func, tasks: list, jobs: int, progress=None) -> list:
-    """``func`` over ``tasks`` in ``jobs`` forked processes (in order)."""
+    """``func`` over ``tasks`` in ``jobs`` forked processes (in order).
+
+    A ``multiprocessing`` pool, whose exit terminates its workers: an
+    interrupt or a ``--timeout`` in the parent stops the whole run at once
+    instead of waiting for the workers' blocks to finish.
+    """
     if jobs == 1 or len(tasks) < 2:
         return [func(t) for t in tasks]
     import multiprocessing as mp
 
     ctx = mp.get_context("fork")
-    with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=ctx) as pool:
-        futures = [pool.submit(func, t) for t in tasks]
+    with ctx.Pool(min(jobs, len(tasks)), initializer=_quiet_worker) as pool:
+        pending = pool.map_async(func, tasks, chunksize=1)
         counter = _JOB.get("counter")
         total = _JOB.get("total", 0)
-        while progress is not None and counter is not None and not all(f.done() for f in futures):
-            time.sleep(0.5)
-            progress(min(counter.value, total), total)
-        return [f.result() for f in futures]
+        while not pending.ready():
+            pending.wait(0.5)
+            if progress is not None and counter is not None:
+                progress(min(counter.value, total), total)
+        return pending.get()
 
 
 def phase_diagram(
