@@ -79,7 +79,22 @@ class MeanField(Problem):
     independent, one equation per coupling; order parameters with identical
     integrands are one unknown. Solved for every root in a range by
     :class:`~gatefield.numerics.solvers.AllRoots` (``docs/theory/2-mean-field.md``).
+
+    Raises
+    ------
+    UnsupportedCellError
+        If the cell's quadrature is past what the fixed-point route finishes
+        (:mod:`gatefield.numerics.limits`): a mean-field integral over more
+        than three nodes at once, too many unknowns, or a support over too
+        many nodes.
     """
+
+    def __post_init__(self):
+        super().__post_init__()
+        from .codegen import compile_cell
+        from .limits import check_fixed_point_route
+
+        check_fixed_point_route(compile_cell(self.cell))
 
     def default_solver(self):
         from .solvers.roots import AllRoots

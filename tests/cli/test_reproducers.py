@@ -190,3 +190,54 @@ def test_figure_list_as_json(capsys):
     assert cli.main(["figure", "--list", "--json"]) == 0
     listing = json.loads(capsys.readouterr().out)
     assert "gru-update-slow-modes" in listing and all(isinstance(v, str) for v in listing.values())
+
+
+def cell_file(tmp_path, states, equations) -> str:
+    """A discrete cell with parameter g = 2.0 and the given states and equations."""
+    path = tmp_path / "big.toml"
+    lines = ["[cell]", 'name = "big"', 'time = "discrete"', f"state = {json.dumps(states)}", "", "[parameters]"]
+    lines += ["g = 2.0", "", "[equations]"] + [f'{lhs} = "{rhs}"' for lhs, rhs in equations.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def _dense(m):
+    states = [f"h{i}" for i in range(m)]
+    return states, {
+        s: "tanh(" + " + ".join(f"(J{i}{j} @ {t})" for j, t in enumerate(states)) + ")" for i, s in enumerate(states)
+    }
+
+
+def _independent(m):
+    states = [f"h{i}" for i in range(m)]
+    return states, {s: f"tanh(g * (J{i} @ {s}))" for i, s in enumerate(states)}
+
+
+@pytest.mark.parametrize(
+    "cell, reason",
+    [
+        ((["h"], {"h": "tanh((J0 @ h) + (J1 @ h) + (J2 @ h) + (J3 @ h))"}), "4-D quadrature"),
+        (_dense(3), "mean-field unknowns over about"),
+        (_dense(6), "quadrature of about"),
+        (_independent(10), "10 distinct mean-field order parameters"),
+    ],
+    ids=["4-D sum", "3 dense states", "6 dense states", "10 independent states"],
+)
+def test_a_cell_past_the_quadrature_limits_is_refused_before_any_work(capsys, tmp_path, cell, reason):
+    # Was: past 60 s (4-D quadrature, 3 dense states), MemoryError (4-6 states), a hang (10 states).
+    import time
+
+    start = time.monotonic()
+    line = refusal(capsys, ["meanfield", cell_file(tmp_path, *cell)])
+    assert time.monotonic() - start < 30.0  # the SymPy derivation only
+    assert reason in line and "sampling route" in line and "--route plug-in" in line
+
+
+def test_the_quadrature_limits_are_raised_by_the_problem_itself(tmp_path):
+    from gatefield.cells import load_cell
+    from gatefield.errors import UnsupportedCellError
+    from gatefield.numerics.problems import MeanField
+
+    with pytest.raises(UnsupportedCellError, match="4-D quadrature"):
+        MeanField(load_cell(cell_file(tmp_path, ["h"], {"h": "tanh((J0 @ h) + (J1 @ h) + (J2 @ h) + (J3 @ h))"})))
+    MeanField(load_cell("lstm"))  # one 3-D unknown: the largest accepted
