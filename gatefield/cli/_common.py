@@ -244,6 +244,14 @@ seed_count = at_least(int, 1, "must be positive", 1000, "one network per seed, o
 path_samples = at_least(int, 1, "must be positive", 200_000, "each DMFT path keeps about 15 kB of history")
 lyapunov_steps = at_least(int, 0, "must be >= 0", 1_000_000, "QR steps run one after another")
 scan_points = at_least(int, 1, "must be positive", 200, "each point is a full solve")
+newton_starts = at_least(
+    int, 1, "must be positive", 100_000, "each start is a Newton solve of N equations, one after another"
+)
+integral_samples = at_least(int, 1, "must be positive", 1_000_000, "each importance sample needs an N x N determinant")
+#: The all-roots scan's grid starts at 1e-7 Q (gatefield.numerics.solvers.roots): past 1e4 it would
+#: start above 1e-3 and step over small solutions (Q = 1e308 lost vanilla's q = 0.53).
+q_range = at_least(float, 1e-300, "must be positive", 1e4, "the root scan starts at 1e-7 Q and steps over smaller q")
+dmft_iterations = at_least(int, 1, "must be positive", 100_000, "each iteration re-simulates every sampled path")
 timeout_seconds = at_least(
     float, 0.001, "must be at least 0.001 (a millisecond)", 1e8, "about three years; leave --timeout out instead"
 )

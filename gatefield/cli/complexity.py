@@ -8,11 +8,12 @@ from ._common import (
     cell_arg,
     check_network,
     emit_json,
+    integral_samples,
     json_arg,
     network_size,
+    newton_starts,
     nonnegative_int,
     overrides,
-    positive_int,
     say,
     scan_points,
     seed_count,
@@ -39,10 +40,10 @@ def add(sub, command):
     p.add_argument("--N", type=network_size, required=True, help="units per network")
     p.add_argument("--seeds", type=seed_count, default=5, help="coupling draws (default 5)")
     p.add_argument("--seed", type=nonnegative_int, default=0, help="first coupling seed (default 0)")
-    p.add_argument("--starts", type=positive_int, default=1500, help="least Newton starts per network (default 1500)")
+    p.add_argument("--starts", type=newton_starts, default=1500, help="least Newton starts per network (default 1500)")
     p.add_argument(
         "--integral",
-        type=positive_int,
+        type=integral_samples,
         metavar="SAMPLES",
         help="also estimate E[#] by the exact finite-N Kac-Rice integral with SAMPLES importance samples",
     )

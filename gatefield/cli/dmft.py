@@ -6,13 +6,13 @@ from ._common import (
     Progress,
     cell_arg,
     check_network,
+    dmft_iterations,
     emit_json,
     json_arg,
     network_size,
     nonnegative_int,
     overrides,
     path_samples,
-    positive_int,
     say,
     set_arg,
 )
@@ -25,7 +25,7 @@ def add(sub, command):
     cell_arg(p)
     set_arg(p)
     p.add_argument("--samples", type=path_samples, default=2000, help="single-unit paths (default 2000)")
-    p.add_argument("--iterations", type=positive_int, default=200, help="most iterations (default 200)")
+    p.add_argument("--iterations", type=dmft_iterations, default=200, help="most iterations (default 200)")
     p.add_argument(
         "--start",
         choices=["large", "small", "both"],

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ._common import cell_arg, emit_json, json_arg, overrides, positive_float, set_arg
+from ._common import cell_arg, emit_json, json_arg, overrides, q_range, set_arg
 
 
 def add(sub, command):
     p = command(sub, "meanfield", "find all solutions of the fixed-point mean-field equations", run)
     cell_arg(p)
     set_arg(p)
-    p.add_argument("--q-max", type=positive_float, default=50.0, help="search q in [0, Q] (default 50)")
+    p.add_argument("--q-max", type=q_range, default=50.0, help="search q in [0, Q] (default 50)")
     json_arg(p)
 
 

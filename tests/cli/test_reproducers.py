@@ -63,6 +63,10 @@ def test_a_network_too_large_for_memory_is_refused_with_the_largest_n_that_fits(
         (["validate", "vanilla", "--seeds", BIG], "--seeds"),
         (["sweep", "vanilla", "--vary", "g", "1", "3", BIG], "--vary g"),
         (["sweep", "vanilla", "--vary", "g", "1", "3", "1000", "--vary", "beta", "0", "1", "1000"], "sweep grid"),
+        (["fixed-points", "vanilla", "--N", "10", "--starts", BIG], "--starts"),
+        (["fixed-points", "vanilla", "--N", "10", "--integral", BIG], "--integral"),
+        (["dmft", "vanilla", "--iterations", BIG], "--iterations"),
+        (["meanfield", "vanilla", "--q-max", "1e308"], "--q-max"),  # was: q = 0.53 lost, exit 0
     ],
 )
 def test_a_huge_work_request_is_refused_before_any_work(capsys, argv, option):
