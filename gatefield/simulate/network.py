@@ -138,6 +138,10 @@ def make_network(cell: Cell, N: int, coupling_seed: int, parameters: dict | None
     so the entries are iid N(0, 1/N) and independent across matrices
     (``docs/theory/1-model.md``).
     """
+    if not isinstance(cell, Cell):
+        raise GatefieldError(
+            f"make_network needs a Cell (gatefield.load_cell(name or file)), got {type(cell).__name__}"
+        )
     if isinstance(N, bool) or not isinstance(N, numbers.Integral):
         raise GatefieldError(f"the number of units N must be an integer, got {N!r}")
     if N < 2:
@@ -190,7 +194,12 @@ def initial_state(net: Network, seed: int, scale: float = 1.0) -> np.ndarray:
 
 
 def _state(net: Network, s) -> np.ndarray:
-    s = np.asarray(s, dtype=float)
+    try:
+        s = np.asarray(s, dtype=float)
+    except (TypeError, ValueError):
+        raise GatefieldError(
+            f"a state of this network is an (m, N) = ({net.m}, {net.N}) array of numbers, got {type(s).__name__}"
+        ) from None
     if s.shape != (net.m, net.N):
         raise GatefieldError(f"a state of this network has shape (m, N) = ({net.m}, {net.N}), got {s.shape}")
     return s

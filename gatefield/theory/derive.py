@@ -7,8 +7,8 @@ loop. The mathematics is docs/theory/2-mean-field.md to 4-support.md.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from functools import cache
 
 import sympy
 
@@ -31,6 +31,22 @@ __all__ = [
 
 #: The spectral variable (complex).
 LAM = sympy.Symbol("lambda")
+
+
+def _derivation(fn):
+    """``fn`` cached per cell, refusing anything but a Cell with a SpecError
+    (a cell name or a dict would otherwise fail deep inside as AttributeError)."""
+    cached = functools.cache(fn)
+
+    @functools.wraps(fn)
+    def derive(cell):
+        if not isinstance(cell, Cell):
+            raise SpecError(
+                f"{fn.__name__} needs a Cell (gatefield.load_cell(name or file)), got {type(cell).__name__}"
+            )
+        return cached(cell)
+
+    return derive
 
 
 def order_parameter(node: sympy.Symbol) -> sympy.Symbol:
@@ -93,7 +109,7 @@ def _linear_solution(residual, state, unsolved):
     return value
 
 
-@cache
+@_derivation
 def fixed_point(cell: Cell) -> FixedPoint:
     """Solve ``s = F(s, eta)`` (or ``F = 0``) for the states, node values fixed.
 
@@ -142,7 +158,7 @@ def fixed_point(cell: Cell) -> FixedPoint:
     return FixedPoint(tuple(residuals), solution, tuple(unsolved))
 
 
-@cache
+@_derivation
 def fixed_point_map(cell: Cell) -> Cell | None:
     """The cell's fixed-point equations as a discrete-time map, or None.
 
@@ -206,7 +222,7 @@ class MeanFieldEquations:
         return tuple(sympy.Eq(q, expect(v)) for q, v in zip(self.order_parameters, self.integrands))
 
 
-@cache
+@_derivation
 def mean_field_equations(cell: Cell) -> MeanFieldEquations:
     """Derive the fixed-point mean-field equations of ``cell``."""
     fp = fixed_point(cell)
@@ -243,7 +259,7 @@ class Pencil:
     E: sympy.Matrix
 
 
-@cache
+@_derivation
 def jacobian_pencil(cell: Cell) -> Pencil:
     """Derive the pencil ``(A, B, C, E)`` of ``cell`` at a general point."""
     s, eta = list(cell.states), list(cell.nodes)
@@ -304,7 +320,7 @@ def _lam_coefficients(expr, degree):
     return tuple(out)
 
 
-@cache
+@_derivation
 def support_matrix(cell: Cell) -> SupportMatrix:
     """Derive ``M(lam)`` of ``cell`` in polynomial form."""
     pen = jacobian_pencil(cell)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sympy
@@ -152,6 +153,11 @@ class Cell:
             If an override names no parameter of this cell or is not finite.
         """
         values = self.defaults
+        if overrides is not None and not isinstance(overrides, Mapping):
+            raise SpecError(
+                f"parameter overrides of cell '{self.name}' must be a mapping of names to numbers, such as "
+                f"{{'{next(iter(values), 'g')}': 1.0}}; got {type(overrides).__name__}"
+            )
         for key, value in (overrides or {}).items():
             if key not in values:
                 known = ", ".join(values) or "none"
