@@ -214,13 +214,14 @@ def run_case(kind: str, argv: list, folder: Path, limit_s: float) -> tuple[int, 
                 status = cli.main(argv)
             except SystemExit as exc:  # argparse: --help (0) and usage errors (2)
                 status = exc.code
-    except Hang:
-        TALLY[kind, "hang"] += 1
-        raise AssertionError(f"{argv} ran past {limit_s} s") from None
-    except Violation as exc:
-        TALLY[kind, "violation"] += 1
-        raise AssertionError(f"{argv}: {exc}") from None
-    except BaseException:
+    except BaseException as exc:
+        _record_failure(kind, argv, folder, repr(exc)[:2000] + "\n" + err.getvalue()[-2000:])
+        if isinstance(exc, Hang):
+            TALLY[kind, "hang"] += 1
+            raise AssertionError(f"{argv} ran past {limit_s} s") from None
+        if isinstance(exc, Violation):
+            TALLY[kind, "violation"] += 1
+            raise AssertionError(f"{argv}: {exc}") from None
         TALLY[kind, "traceback"] += 1
         raise
     finally:
@@ -251,8 +252,9 @@ def run_case(kind: str, argv: list, folder: Path, limit_s: float) -> tuple[int, 
             elif argv and argv[0] in NUMERIC_TEXT and "--help" not in argv:
                 words = stdout.replace(",", " ").replace("(", " ").replace(")", " ").replace("=", " ").split()
                 assert not NONFINITE_WORDS & {w.lower().rstrip(";:") for w in words}, stdout
-    except AssertionError:
+    except AssertionError as exc:
         TALLY[kind, "broken promise"] += 1
+        _record_failure(kind, argv, folder, f"{exc}\nstatus {status}\nstdout {stdout[-1500:]}\nstderr {stderr[-1500:]}")
         raise
     TALLY[kind, outcome] += 1
     if os.environ.get("GATEFIELD_FUZZ_TIMES"):
@@ -260,6 +262,18 @@ def run_case(kind: str, argv: list, folder: Path, limit_s: float) -> tuple[int, 
             handle.write(f"{elapsed:.2f} {outcome} {kind} {argv}\n")
     assert elapsed < limit_s + 1.0
     return status, stdout, stderr
+
+
+def _record_failure(kind: str, argv: list, folder: Path, what: str) -> None:
+    """With GATEFIELD_FUZZ_FAILURES=FILE, append the failing case (and its cell file) there."""
+    path = os.environ.get("GATEFIELD_FUZZ_FAILURES")
+    if not path:
+        return
+    _audit["root"] = None  # the harness's own write, not the case's
+    cell = folder / "cell.toml"
+    text = cell.read_bytes()[:3000].decode("utf-8", "replace") if cell.exists() else ""
+    with open(path, "a") as handle:
+        handle.write(f"=== {kind} {argv}\n{text}\n--- {what}\n")
 
 
 @contextlib.contextmanager
