@@ -41,10 +41,24 @@ def draw_phase(ax, diagram, legend: bool = True) -> None:
     if diagram.onset:
         a = np.asarray(diagram.onset, float)
         ax.plot(a[:, 0], a[:, 1], "o", ms=2.0, color="tab:orange")
+    kinds = {"dmft": ("s", "DMFT check"), "finite-N": ("^", "finite-N check")}
+    shown: set = set()
     for c in diagram.checks:
-        marker = "s" if c["kind"] == "dmft" else "^"
-        colour = "k" if c.get("agrees", True) else "magenta"
-        ax.plot(c[diagram.names[0]], c[diagram.names[1]], marker, ms=6, mfc="none", mec=colour, mew=1.3)
+        marker, name = kinds.get(c["kind"], ("o", c["kind"]))
+        agrees = c.get("agrees", True)
+        colour = "k" if agrees else "magenta"
+        label = f"{name} ({'agrees' if agrees else 'disagrees'})"
+        ax.plot(
+            c[diagram.names[0]],
+            c[diagram.names[1]],
+            marker,
+            ms=6,
+            mfc="none",
+            mec=colour,
+            mew=1.3,
+            label=None if label in shown else label,
+        )
+        shown.add(label)
     ax.set_xlabel(diagram.names[0])
     ax.set_ylabel(diagram.names[1])
     ax.set_xlim(x.min(), x.max())
