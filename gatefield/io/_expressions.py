@@ -188,7 +188,10 @@ class ExpressionReader:
             right_w, right_e = self._convert(node.right)
             if isinstance(node.op, ast.Pow):
                 self._check_power(left_e, right_e)
-            return self._checked(apply(left_w, right_w), apply(left_e, right_e))
+            try:
+                return self._checked(apply(left_w, right_w), apply(left_e, right_e))
+            except ZeroDivisionError:  # SymPy Floats: 1.0 / 0.0 raises where 1 / 0 gives zoo
+                raise SpecError(f"{self.where}: the expression divides by zero; fix the constants") from None
         if isinstance(node, ast.Call):
             return self._call(node)
         self._refuse(_REFUSED.get(type(node), f"the construct {type(node).__name__}"))

@@ -245,3 +245,10 @@ def test_the_quadrature_limits_are_raised_by_the_problem_itself(tmp_path):
     with pytest.raises(UnsupportedCellError, match="4-D quadrature"):
         MeanField(load_cell(cell_file(tmp_path, ["h"], {"h": "tanh((J0 @ h) + (J1 @ h) + (J2 @ h) + (J3 @ h))"})))
     MeanField(load_cell("lstm"))  # one 3-D unknown: the largest accepted
+
+
+@pytest.mark.parametrize("constant", ["1.0 / 0.0", "0.0 / 0.0"])
+def test_a_float_division_by_zero_in_a_cell_file_is_refused(capsys, tmp_path, constant):
+    # Found by the fuzz campaign: SymPy Floats raise ZeroDivisionError (a traceback) where 1 / 0 gives zoo.
+    line = refusal(capsys, ["show", one_state_cell(tmp_path, f"tanh(g * (J @ h)) + tanh({constant})")])
+    assert "equation 'h'" in line and "divides by zero" in line
