@@ -28,6 +28,7 @@ from ..theory.derive import (
     mean_field_equations,
     support_matrix,
 )
+from ..theory.functions import sigmoid
 from ..theory.gates import gates
 from ..theory.spec import Cell
 
@@ -85,6 +86,31 @@ class GeneratedFunction:
         return "\n".join(lines)
 
 
+def _is_unit(term, sign) -> bool:
+    return term.is_Number and term == sign
+
+
+def _complement(add):
+    """``1 - sigmoid(u)`` as ``sigmoid(-u)`` (and ``sigmoid(u) - 1`` as
+    ``-sigmoid(-u)``) inside one sum: the same number, computed without the
+    cancellation that makes a saturated gate's complement exactly 0 in floats
+    (a fixed point ``m = i c / (1 - f)`` would be ``0 / 0`` where ``f``
+    rounds to 1, although ``sigmoid(-u)`` is still a normal number)."""
+    terms = list(add.args)
+    for sign in (1, -1):
+        for k, term in enumerate(terms):
+            if isinstance(-sign * term, sigmoid) and any(_is_unit(t, sign) for t in terms):
+                unit = next(j for j, t in enumerate(terms) if _is_unit(t, sign))
+                rest = [t for j, t in enumerate(terms) if j not in (k, unit)]
+                return sympy.Add(sign * sigmoid(-(-sign * term).args[0]), *rest)
+    return add
+
+
+def stable_form(expr):
+    """``expr`` with every gate complement written as a gate (:func:`_complement`)."""
+    return expr.replace(lambda e: e.is_Add, _complement)
+
+
 def generate(name: str, expressions, arguments) -> GeneratedFunction:
     """Generate one numpy function computing ``expressions`` of ``arguments``.
 
@@ -96,7 +122,7 @@ def generate(name: str, expressions, arguments) -> GeneratedFunction:
     arguments : sequence of sympy.Symbol
         The function's arguments; bound by name when it is called.
     """
-    expressions = tuple(expressions)
+    expressions = tuple(stable_form(sympy.sympify(e)) for e in expressions)
     arguments = tuple(arguments)
     fn = sympy.lambdify(
         arguments, list(expressions), modules=[NUMPY_FUNCTIONS, "scipy", "numpy"], cse=True, dummify=False

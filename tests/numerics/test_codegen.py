@@ -293,6 +293,26 @@ def test_sigmoid_softplus_relu_match_stable_references_without_overflow():
     assert sp[hi] == 1000.0 and sp[lo] == 0.0 and rl[lo] == 0.0
 
 
+def test_a_gate_complement_keeps_its_digits_where_the_gate_rounds_to_one():
+    """``1 - sigmoid(u)`` is generated as ``sigmoid(-u)``: a memory fixed point
+    ``m = i c / (1 - f)`` is ``0 / 0`` in floats where ``f`` rounds to 1 (u >
+    37) and the relu candidate ``c`` is 0 (random cells 4 and 33's NaN)."""
+    u, c = sym("u"), sym("c")
+    fn = generate("memory", [c / (1 - sigmoid(u)), 1 - sigmoid(u), sigmoid(u) - 1 + c], [u, c])
+    x = np.array([-30.0, 0.0, 10.0, 40.0, 300.0])
+    memory, complement, shifted = fn({"u": x, "c": 0.5})
+    # reference: 1 - sigma(x) = sigma(-x) = 1 / (1 + e^x), exact in numpy for these x
+    exact = 1.0 / (1.0 + np.exp(x))
+    np.testing.assert_allclose(complement, exact, rtol=EXACT_RTOL, atol=0.0)
+    np.testing.assert_allclose(memory, 0.5 / exact, rtol=EXACT_RTOL, atol=0.0)
+    np.testing.assert_allclose(shifted, 0.5 - exact, rtol=EXACT_RTOL, atol=0.0)
+    # the case the rewrite exists for: finite where the naive form is 0 / 0
+    assert fn({"u": 300.0, "c": 0.0})[0] == 0.0
+    with np.errstate(invalid="ignore"):
+        naive = np.float64(0.0) / (1.0 - _sigma(np.float64(300.0)))
+    assert np.isnan(naive)  # so the check above can fail
+
+
 def test_derivatives_of_sigmoid_softplus_relu_in_generated_code():
     x = sym("x")
     fn = generate("special_derivatives", [sigmoid(x).diff(x), softplus(x).diff(x), relu(x).diff(x)], [x])
