@@ -110,19 +110,24 @@ def test_meanfield_of_a_quiet_gated_cell_prints_finite_numbers_and_the_right_ver
     assert out.rstrip().endswith(f"-> {verdict}"), out
 
 
-@pytest.mark.parametrize(
-    "cell, settings",
-    [
-        ("lstm", ["--set", "alpha_i=100", "--set", "alpha_o=100", "--set", "g_g=1"]),
-        ("FILE", []),
-    ],
-)
-def test_an_overflowing_mean_field_integrand_is_refused_not_dropped(capsys, tmp_path, cell, settings):
-    # The file cell had its q = 0.53 solution dropped silently; the LSTM ended in scipy's ValueError.
-    if cell == "FILE":
-        cell = one_state_cell(tmp_path, "0.1 * h**64 + tanh(g * (J @ h))")
-    line = refusal(capsys, ["meanfield", cell, *settings])
+def test_an_overflowing_mean_field_integrand_is_refused_not_dropped(capsys, tmp_path):
+    # The file cell had its q = 0.53 solution dropped silently.
+    cell = one_state_cell(tmp_path, "0.1 * h**64 + tanh(g * (J @ h))")
+    line = refusal(capsys, ["meanfield", cell])
     assert "is not finite at some points" in line and "bounded form" in line
+
+
+def test_a_saturated_lstm_gets_its_finite_answer(capsys):
+    # Was scipy's ValueError, then a refusal (1 - f rounded to 0); since gate
+    # complements are generated as sigmoid(-u) the zero fixed point is found,
+    # and validate at N = 200 agrees (q ~ 6e-31, largest |eigenvalue| 0.743
+    # against 0.785 +- 0.13, 0.5% outside the support).
+    settings = ["--set", "alpha_i=100", "--set", "alpha_o=100", "--set", "g_g=1"]
+    assert cli.main(["meanfield", "lstm", *settings, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out, parse_constant=lambda token: pytest.fail(f"JSON holds {token}"))
+    (solution,) = data["solutions"]
+    assert solution["stable"] is True
+    assert all(q == 0 for q in solution["order_parameters"].values())
 
 
 def test_plot_to_a_folder_is_refused_and_nothing_is_written(capsys, tmp_path):
