@@ -165,6 +165,14 @@ def summary(diagram) -> str:
     for name, polys in diagram.lines.items():
         points = sum(len(p) for p in polys)
         lines.append(f"  line {name}: {len(polys)} piece(s), {points} point(s)")
+    for x, y in diagram.tricritical:
+        lines.append(f"  tricritical point ({a}, {b}) = ({x:.6g}, {y:.6g}): the zero line turns discontinuous")
+    if diagram.bifurcation:
+        kinds = [r["kind"] for r in diagram.bifurcation]
+        lines.append(
+            f"  zero line: {kinds.count('continuous')} point(s) continuous, "
+            f"{kinds.count('discontinuous')} discontinuous (sign of the map's q^2 coefficient)"
+        )
     if diagram.onset:
         shown = ", ".join(f"({x:.4g}, {y:.4g})" for x, y in diagram.onset[:6])
         more = f" and {len(diagram.onset) - 6} more" if len(diagram.onset) > 6 else ""

@@ -41,6 +41,20 @@ def draw_phase(ax, diagram, legend: bool = True) -> None:
     if diagram.onset:
         a = np.asarray(diagram.onset, float)
         ax.plot(a[:, 0], a[:, 1], "o", ms=2.0, color="tab:orange")
+    tricritical = getattr(diagram, "tricritical", [])
+    if tricritical:
+        a = np.asarray(tricritical, float)
+        ax.plot(a[:, 0], a[:, 1], "*", ms=9, mfc="gold", mec="k", mew=0.8, label="tricritical (mean field)")
+    first = [r for r in getattr(diagram, "bifurcation", []) if r["kind"] == "discontinuous"]
+    if first:  # the zero line's stretch where the branch leaving q = 0 is born discontinuously
+        ax.plot(
+            [r[diagram.names[0]] for r in first],
+            [r[diagram.names[1]] for r in first],
+            "x",
+            ms=3.5,
+            color="tab:blue",
+            label="zero line: discontinuous transition",
+        )
     kinds = {"dmft": ("s", "DMFT check"), "finite-N": ("^", "finite-N check")}
     shown: set = set()
     for c in diagram.checks:

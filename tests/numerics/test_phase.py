@@ -147,3 +147,53 @@ def test_jobs_give_the_same_diagram():
     two = phase_diagram(cell, vary, fresh=1, complexity=False, edges=0, jobs=2)
     np.testing.assert_allclose(one.maps["best_margin"], two.maps["best_margin"], rtol=EXACT_RTOL, atol=0)
     np.testing.assert_array_equal(one.maps["region"], two.maps["region"])
+
+
+#: The GRU's mean-field tricritical point (beta_r = beta_h = 0) on g_h = 2:
+#: expanding q' = E[tanh^2(g_h eta_h)] with Var eta_h = E[sigmoid^2(alpha_r
+#: eta_r)] q gives q' = q + (alpha_r^2 / 4 - 2) q^2 + O(q^3) at g_h = 2, so c2
+#: changes sign at alpha_r = 2 sqrt(2) (KAC-RICE.md section 0, item 5).
+GRU_TRICRITICAL = 2.0 * math.sqrt(2.0)
+#: The finite-difference normal form's error, measured 2.6e-6 in alpha_r at
+#: the step 1e-4 (falls as the step squared); the grid holds g_h = 2 exactly,
+#: so the zero-stability line's vertices lie on mu = 1. A factor 40 over that.
+TRICRITICAL_ATOL = 1e-4
+
+
+def test_gru_tricritical_point_on_the_zero_line():
+    cell = load_cell("gru")
+    alphas = np.array([2.0, 2.4, 2.8, 3.2, 3.6])
+    d = phase_diagram(cell, {"g_h": np.array([1.8, 2.0, 2.2]), "alpha_r": alphas}, fresh=1, complexity=False, edges=0)
+    ((g, alpha),) = d.tricritical
+    assert g == pytest.approx(2.0, abs=TRICRITICAL_ATOL)
+    assert alpha == pytest.approx(GRU_TRICRITICAL, abs=TRICRITICAL_ATOL)
+    kinds = {round(row["alpha_r"], 6): row["kind"] for row in d.bifurcation}
+    assert [kinds[round(a, 6)] for a in alphas] == ["continuous"] * 3 + ["discontinuous"] * 2
+    for row in d.bifurcation:  # on the zero line, the map's slope at q = 0 is 1 (finite differences: h^2)
+        assert row["mu"] == pytest.approx(1.0, abs=1e-6)
+        # c2 = alpha_r^2 / 4 - 2 in q_r, up to the Perron vectors' normalization (a positive factor)
+        assert (row["c2"] < 0) == (row["alpha_r"] ** 2 / 4 - 2 < 0)
+    data = json.loads(dumps(d.to_json()))
+    assert data["tricritical"] == [[g, alpha]] and len(data["bifurcation"]) == len(alphas)
+
+
+@pytest.mark.slow
+def test_gru_tricritical_sides_by_direct_root_counts():
+    # Just below the zero line (g_h = 1.99, zero fixed point stable): no non-zero
+    # mean-field root on the continuous side (alpha_r = 2.4), two on the discontinuous
+    # side (3.4: the small unstable branch and the one past the saddle-node); just above
+    # (2.01) the continuous side has one small root, q of order (mu - 1) / |c2|.
+    from gatefield.numerics.phase._points import Point
+
+    engine = Engine(load_cell("gru"), {}, complexity=False)
+
+    def roots(g_h, alpha_r):
+        point = Point({"g_h": g_h, "alpha_r": alpha_r})
+        engine.mean_field(point, (), fresh=True)
+        return point.roots
+
+    assert roots(1.99, 2.4) == []
+    assert len(roots(1.99, 3.4)) == 2
+    (small,) = roots(2.01, 2.4)
+    mu, c2 = engine.bifurcation({"g_h": 2.01, "alpha_r": 2.4})
+    assert 0 < float(np.max(small)) < 10 * (mu - 1) / abs(c2)  # the branch's scale, a factor 10 for normalization

@@ -16,7 +16,11 @@ solution milliseconds, so the grid is swept with continuation:
 3. the complexity onset ``Sigma = 0`` by bisection inside each grid cell
    whose two corners differ in the sign of the best saddle;
 4. the full support trace (edge gap, slow-mode share) only at a few points
-   next to a change of the stability verdict.
+   next to a change of the stability verdict;
+5. along the zero fixed point's stability line, the normal form of the
+   mean-field map about ``q = 0`` (:meth:`.Engine.bifurcation`): where the
+   branch leaving ``q = 0`` is born continuously (supercritical) or
+   discontinuously (subcritical), and the tricritical points between.
 
 With ``jobs > 1`` the rows are split into contiguous blocks solved in
 separate processes; the rows on either side of a block boundary then
@@ -59,6 +63,9 @@ MAPS = {
 }
 #: Bisection steps of the onset inside one grid cell (to the cell / 32).
 ONSET_STEPS = 5
+#: Regula falsi steps locating a tricritical point on one segment of the
+#: zero-stability line (each one evaluation of the map's normal form).
+TRICRITICAL_STEPS = 4
 #: Largest grid a phase diagram solves (a polish per point and pass).
 MAX_POINTS = 40_000
 
@@ -89,6 +96,14 @@ class PhaseDiagram:
         change (``ONSET_STEPS`` halvings), along either parameter.
     edges : list of dict
         The full support trace at points next to a stability change.
+    bifurcation : list of dict
+        At each vertex of the ``zero_stability`` line where ``q = 0`` is a
+        root: the mean-field map's slope ``mu`` and quadratic coefficient
+        ``c2`` about ``q = 0`` and the kind of transition ("continuous"
+        for ``c2 < 0``, "discontinuous" for ``c2 > 0``).
+    tricritical : list of [x, y]
+        Where ``c2`` changes sign along the ``zero_stability`` line
+        (regula falsi on the line's segment, :data:`TRICRITICAL_STEPS`).
     checks : list of dict
         Dynamical spot checks (:func:`~.checks.chaos_checks`) and finite-N
         points (:func:`~.checks.finite_n_points`), when asked for.
@@ -106,6 +121,8 @@ class PhaseDiagram:
     edges: list
     checks: list = field(default_factory=list)
     settings: dict = field(default_factory=dict)
+    bifurcation: list = field(default_factory=list)
+    tricritical: list = field(default_factory=list)
 
     @property
     def shape(self) -> tuple:
@@ -129,6 +146,8 @@ class PhaseDiagram:
             "lines": self.lines,
             "onset": self.onset,
             "edges": self.edges,
+            "bifurcation": self.bifurcation,
+            "tricritical": self.tricritical,
             "checks": self.checks,
             "settings": self.settings,
         }
@@ -324,6 +343,7 @@ def phase_diagram(
     edge_rows = _edges(engine, pts, maps, names, axes, edges, jobs)
     _JOB.clear()
     lines = _lines(maps, axes)
+    bifurcation, tricritical = _tricritical(engine, lines["zero_stability"], names)
     # along the first parameter, one onset per row: a line in the order of the second
     rows = sorted(([x, y] for x, y, axis in bisected if axis == 0), key=lambda xy: (xy[1], xy[0]))
     lines["complexity_onset"] = [rows] if len(rows) > 1 else []
@@ -340,7 +360,9 @@ def phase_diagram(
         "stability": "cheap ring test of rho(M) on the stability boundary and the units' own eigenvalues",
         "complexity_rule": "4 Gauss points per panel (relative error about 2.5e-5)",
     }
-    return PhaseDiagram(cell.name, names, axes, base, maps, lines, onset, edge_rows, [], settings)
+    return PhaseDiagram(
+        cell.name, names, axes, base, maps, lines, onset, edge_rows, [], settings, bifurcation, tricritical
+    )
 
 
 def _on_change(progress):
@@ -440,6 +462,41 @@ def _lines(maps: dict, axes) -> dict:
         "mean_field_branches": branches,
         "chaos": _contours(np.where(np.isfinite(maps["best_margin"]), maps["best_margin"], -1.0), axes, 0.0),
     }
+
+
+def _tricritical(engine: Engine, polys: list, names) -> tuple:
+    """The transition's kind at each vertex of the zero-stability line, and
+    the points where it changes (module docstring, step 5)."""
+
+    def c2_at(xy) -> tuple:
+        mu, c2 = engine.bifurcation({**engine.base, names[0]: float(xy[0]), names[1]: float(xy[1])})
+        return mu, c2
+
+    rows, points = [], []
+    for poly in polys:
+        verts = [np.asarray(v, float) for v in poly]
+        values = [c2_at(v) for v in verts]
+        for v, (mu, c2) in zip(verts, values):
+            if np.isfinite(c2):
+                kind = "continuous" if c2 < 0 else "discontinuous"
+                rows.append({names[0]: float(v[0]), names[1]: float(v[1]), "mu": mu, "c2": c2, "kind": kind})
+        for k in range(len(verts) - 1):
+            (_, ca), (_, cb) = values[k], values[k + 1]
+            if not (np.isfinite(ca) and np.isfinite(cb)) or (ca < 0) == (cb < 0):
+                continue
+            a, b = verts[k], verts[k + 1]
+            for _ in range(TRICRITICAL_STEPS):
+                m = a + (b - a) * ca / (ca - cb)
+                _, cm = c2_at(m)
+                if not np.isfinite(cm) or cm == 0:
+                    break
+                if (cm < 0) == (ca < 0):
+                    a, ca = m, cm
+                else:
+                    b, cb = m, cm
+            m = a + (b - a) * ca / (ca - cb)
+            points.append([float(m[0]), float(m[1])])
+    return rows, points
 
 
 def _positive(sigma: float) -> bool:
