@@ -300,7 +300,7 @@ class Engine:
         else:
             point.sigma = 0.0 if zero else float("nan")
 
-    def _polished(self, params, starts) -> list:
+    def _polished(self, params, starts, accurate: bool = False) -> list:
         """``[(S, x)]``: each distinct start polished by hybr on the cheap rule
         (two rule rebuilds), kept where the scaled residual is below
         ``POLISH_TOL`` and ``(a, b)`` is a non-trivial, non-negative solution.
@@ -316,7 +316,7 @@ class Engine:
 
         ck = compile_kac_rice(self.cell)
         values = self.cell.resolve(params)
-        rule = self.quadrature.with_order(4)
+        rule = self.quadrature if accurate else self.quadrature.with_order(4)
         out: list = []
         for x0 in starts:
             if any(np.allclose(x0, y, rtol=SAME_START, atol=1e-6) for _, y in out):
@@ -338,8 +338,20 @@ class Engine:
             out.append((float(averages(ev, q, qhat, a, b).S), x))
         return out
 
-    def sigma_at(self, params, starts) -> tuple:
-        """``(best saddle sigma, packed)`` at ``params`` from ``starts`` (bisection)."""
+    def sigma_at(self, params, starts, accurate: bool = False) -> tuple:
+        """``(best saddle sigma, packed)`` at ``params`` from ``starts`` (bisection).
+
+        ``accurate``: only the polish, on the full rule instead of the cheap
+        one (near a continuous onset, where ``Sigma ~ (p - p*)^3`` falls
+        below the cheap rule's error: the GRU at ``alpha_r = 0``, ``g_h =
+        2.06``, has ``Sigma = 4.8e-6``, which the cheap rule loses).
+        """
+        if accurate:
+            found = self._polished(params, [self._lifted(x) for x in starts], accurate=True)
+            if not found:
+                return float("nan"), ()
+            found.sort(key=lambda item: -item[0])
+            return found[0][0], tuple(x for _, x in found)
         point = Point(dict(params))
         self.saddles(point, starts, fresh=False)
         return point.sigma_saddle, point.packed

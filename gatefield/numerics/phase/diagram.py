@@ -66,6 +66,18 @@ ONSET_STEPS = 5
 #: Regula falsi steps locating a tricritical point on one segment of the
 #: zero-stability line (each one evaluation of the map's normal form).
 TRICRITICAL_STEPS = 4
+#: Error of the cheap rule's Sigma near an onset (measured on the GRU at
+#: alpha_r = 0: 1.46e-5 against 2.09e-5 at g_h = 2.1; at alpha_r = 1 a
+#: spurious -7.6e-7 at 2.025, inside the continuous onset at 2): a smaller
+#: non-positive Sigma at the lower end sends the bisection to the full rule.
+CHEAP_SIGMA_ERROR = 1e-5
+#: Bisection steps with the full rule at a continuous onset (each a polish,
+#: 30-300 ms for the GRU; the full rule keeps a saddle down to Sigma ~ 1e-6,
+#: the GRU's at alpha_r = 0 to g_h = 2.04, and loses it at 2.02).
+ACCURATE_STEPS = 6
+#: Share of a grid cell's width by which the extrapolated onset may miss the
+#: cell before it is distrusted (then the bisection's midpoint is kept).
+CUBIC_SLACK = 0.25
 #: Largest grid a phase diagram solves (a polish per point and pass).
 MAX_POINTS = 40_000
 
@@ -504,15 +516,59 @@ def _positive(sigma: float) -> bool:
 
 
 def _bisect(engine: Engine, params: dict, name: str, a: float, b: float, starts) -> float:
-    """The onset between ``a`` (Sigma > 0, saddles ``starts``) and ``b``."""
+    """The onset between ``a`` (Sigma > 0, saddles ``starts``) and ``b``.
+
+    Bisection on the sign of the best saddle (cheap rule). Where the saddle
+    branch ends below the onset (no saddle at the lower end: a continuous
+    onset, ``q* -> 0``) or its ``Sigma`` is within :data:`CHEAP_SIGMA_ERROR`
+    of 0, ``Sigma`` may vanish like ``(p - p*)^3`` and fall below the cheap
+    rule's error before ``p*`` (the GRU at ``alpha_r = 0`` bisected to 2.07
+    against 2). There the bisection is repeated with the full rule from the
+    positive end (:data:`ACCURATE_STEPS`); if the branch still ends (the
+    continuous case), ``Sigma^(1/3)``, linear in ``p`` near ``p*``, is
+    extrapolated to zero through the two positive points nearest the
+    onset, otherwise the full rule's bracket is bisected; the result is kept
+    (clipped to the grid cell, where the sign changes) when it lands within
+    :data:`CUBIC_SLACK` of the cell's width of it.
+    """
+    cell = (min(a, b), max(a, b))
+    a0, ended = a, False
     for _ in range(ONSET_STEPS):
         mid = 0.5 * (a + b)
         sigma, packed = engine.sigma_at({**params, name: mid}, starts)
         if _positive(sigma):
             a, starts = mid, packed
+        else:  # no saddle, or one whose Sigma is within the cheap rule's error of 0
+            b, ended = mid, not (np.isfinite(sigma) and abs(sigma) > CHEAP_SIGMA_ERROR)
+    if not ended:
+        return 0.5 * (a + b)
+    # the continuous case: the full rule from the cheap rule's last positive end
+    positive = []
+    hi, lo = a, (cell[0] if a0 > b else cell[1])
+    sigma, packed = engine.sigma_at({**params, name: hi}, starts, accurate=True)
+    if not _positive(sigma):
+        return 0.5 * (a + b)
+    positive.append((hi, sigma))
+    starts, branch_ends = packed, False
+    for _ in range(ACCURATE_STEPS):
+        mid = 0.5 * (hi + lo)
+        sigma, packed = engine.sigma_at({**params, name: mid}, starts, accurate=True)
+        if _positive(sigma):
+            hi, starts = mid, packed
+            positive.append((mid, sigma))
         else:
-            b = mid
-    return 0.5 * (a + b)
+            lo, branch_ends = mid, not np.isfinite(sigma)
+    if not branch_ends or len(positive) < 2:  # a sign change of a continuing branch: bisected
+        return 0.5 * (hi + lo)
+    (p1, s1), (p2, s2) = positive[-1], positive[-2]
+    r1, r2 = np.cbrt(s1), np.cbrt(s2)
+    if r1 == r2:
+        return 0.5 * (hi + lo)
+    root = p1 - r1 * (p2 - p1) / (r2 - r1)
+    width = cell[1] - cell[0]
+    if cell[0] - CUBIC_SLACK * width <= root <= cell[1] + CUBIC_SLACK * width:
+        return float(np.clip(root, *cell))
+    return 0.5 * (hi + lo)
 
 
 def _onset(pts: dict, names, axes, jobs: int) -> list:
