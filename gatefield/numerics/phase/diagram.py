@@ -71,13 +71,15 @@ TRICRITICAL_STEPS = 4
 #: spurious -7.6e-7 at 2.025, inside the continuous onset at 2): a smaller
 #: non-positive Sigma at the lower end sends the bisection to the full rule.
 CHEAP_SIGMA_ERROR = 1e-5
-#: Bisection steps with the full rule at a continuous onset (each a polish,
+#: Bisection steps with the full rule at a continuous onset, over the whole
+#: grid cell (to 1/64 of it; each a polish,
 #: 30-300 ms for the GRU; the full rule keeps a saddle down to Sigma ~ 1e-6,
 #: the GRU's at alpha_r = 0 to g_h = 2.04, and loses it at 2.02).
 ACCURATE_STEPS = 6
-#: Share of a grid cell's width by which the extrapolated onset may miss the
-#: cell before it is distrusted (then the bisection's midpoint is kept).
-CUBIC_SLACK = 0.25
+#: How far (in grid cells) beyond the cell's empty corner an extrapolated
+#: continuous onset is trusted: the cheap rule loses the saddle up to about
+#: 0.07 in g_h above the onset, one cell of the 40 x 40 GRU grid (0.064).
+CUBIC_SLACK = 1.25
 #: Largest grid a phase diagram solves (a polish per point and pass).
 MAX_POINTS = 40_000
 
@@ -524,15 +526,15 @@ def _bisect(engine: Engine, params: dict, name: str, a: float, b: float, starts)
     of 0, ``Sigma`` may vanish like ``(p - p*)^3`` and fall below the cheap
     rule's error before ``p*`` (the GRU at ``alpha_r = 0`` bisected to 2.07
     against 2). There the bisection is repeated with the full rule from the
-    positive end (:data:`ACCURATE_STEPS`); if the branch still ends (the
+    cell's positive end (:data:`ACCURATE_STEPS`); if the branch still ends (the
     continuous case), ``Sigma^(1/3)``, linear in ``p`` near ``p*``, is
-    extrapolated to zero through the two positive points nearest the
-    onset, otherwise the full rule's bracket is bisected; the result is kept
-    (clipped to the grid cell, where the sign changes) when it lands within
-    :data:`CUBIC_SLACK` of the cell's width of it.
+    extrapolated to zero through two positive points near the onset,
+    otherwise the full rule's bracket is bisected; the result is kept when
+    it lands in the cell or within :data:`CUBIC_SLACK` cells beyond its
+    empty corner (the cheap rule's "no saddle" there is not ``Sigma <= 0``).
     """
     cell = (min(a, b), max(a, b))
-    a0, ended = a, False
+    a0, starts0, ended = a, starts, False
     for _ in range(ONSET_STEPS):
         mid = 0.5 * (a + b)
         sigma, packed = engine.sigma_at({**params, name: mid}, starts)
@@ -542,14 +544,17 @@ def _bisect(engine: Engine, params: dict, name: str, a: float, b: float, starts)
             b, ended = mid, not (np.isfinite(sigma) and abs(sigma) > CHEAP_SIGMA_ERROR)
     if not ended:
         return 0.5 * (a + b)
-    # the continuous case: the full rule from the cheap rule's last positive end
+    # the continuous case: the full rule from the grid cell's positive end (the
+    # cheap rule's last positive point, where its Sigma is all error, is no start:
+    # the GRU's at alpha_r = 0, g_h = 2.0725 did not polish)
     positive = []
-    hi, lo = a, (cell[0] if a0 > b else cell[1])
+    hi, lo, starts = a0, (cell[0] if a0 > b else cell[1]), starts0
     sigma, packed = engine.sigma_at({**params, name: hi}, starts, accurate=True)
     if not _positive(sigma):
         return 0.5 * (a + b)
     positive.append((hi, sigma))
-    starts, branch_ends = packed, False
+    # the cell's lower end had no saddle (or |Sigma| within the cheap rule's error)
+    starts, branch_ends = packed, True
     for _ in range(ACCURATE_STEPS):
         mid = 0.5 * (hi + lo)
         sigma, packed = engine.sigma_at({**params, name: mid}, starts, accurate=True)
@@ -560,14 +565,21 @@ def _bisect(engine: Engine, params: dict, name: str, a: float, b: float, starts)
             lo, branch_ends = mid, not np.isfinite(sigma)
     if not branch_ends or len(positive) < 2:  # a sign change of a continuing branch: bisected
         return 0.5 * (hi + lo)
-    (p1, s1), (p2, s2) = positive[-1], positive[-2]
+    # the nearest point and one about 4x farther from the bracket's lower end
+    # (bisection halves the distance each step): close points would divide a
+    # rule error in Sigma^(1/3) by their small separation
+    (p1, s1), (p2, s2) = positive[-1], positive[-3] if len(positive) >= 3 else positive[-2]
     r1, r2 = np.cbrt(s1), np.cbrt(s2)
     if r1 == r2:
         return 0.5 * (hi + lo)
     root = p1 - r1 * (p2 - p1) / (r2 - r1)
+    # The cell's lower corner has "no saddle" on the cheap rule, not Sigma <= 0: the
+    # onset may lie up to a cell beyond it (the GRU at alpha_r = 0 on the 40 x 40
+    # grid: no cheap saddle at g_h = 2.0385, onset 2). Farther is distrusted.
     width = cell[1] - cell[0]
-    if cell[0] - CUBIC_SLACK * width <= root <= cell[1] + CUBIC_SLACK * width:
-        return float(np.clip(root, *cell))
+    reach = (cell[0] - CUBIC_SLACK * width, cell[1]) if a0 > lo else (cell[0], cell[1] + CUBIC_SLACK * width)
+    if reach[0] <= root <= reach[1]:
+        return float(root)
     return 0.5 * (hi + lo)
 
 
