@@ -16,6 +16,7 @@ from ._common import (
     network_size,
     nonnegative_int,
     overrides,
+    positive_float,
     positive_int,
     say,
     scan_points,
@@ -55,6 +56,13 @@ def add(sub, command):
         type=nonnegative_int,
         default=4,
         help="points next to the stability change that get the full support trace (default 4)",
+    )
+    p.add_argument(
+        "--slow-modes",
+        dest="slow_delta",
+        type=positive_float,
+        metavar="DELTA",
+        help="also map the units' slow share within DELTA of the slow point and marginal stability (~10 ms a point)",
     )
     p.add_argument(
         "--chaos-checks",
@@ -123,6 +131,7 @@ def run(args):
         complexity=not args.no_complexity,
         edges=args.edges,
         progress=Progress("phase"),
+        slow_delta=args.slow_delta,
     )
     Progress.end_line()
     checks: list = []
@@ -180,6 +189,15 @@ def summary(diagram) -> str:
     elif not diagram.settings.get("complexity", True):
         note = diagram.settings.get("complexity_note") or "left out"
         lines.append(f"  complexity: {note}")
+    if "slow_share" in diagram.maps:
+        share = diagram.maps["slow_share"]
+        delta = diagram.settings.get("slow_delta")
+        if np.any(np.isfinite(share)):
+            lines.append(
+                f"  units' slow share within {delta:g} of the slow point: "
+                f"{np.nanmin(share):.3g} to {np.nanmax(share):.3g}"
+            )
+        lines.append(f"  marginal stability: {np.nanmean(diagram.maps['marginal'] == 1):.1%} of the grid")
     for e in diagram.edges:
         verdict = "stable" if e.get("stable") else "unstable"
         gap = e.get("edge_gap", float("nan"))

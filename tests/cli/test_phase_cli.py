@@ -37,6 +37,25 @@ def test_phase_json_is_valid_and_complete(capsys, tmp_path):
     assert "phase" in err  # progress goes to stderr
 
 
+def test_phase_slow_modes_and_tricritical(capsys):
+    code, out, _ = _run(
+        capsys,
+        "phase", "gru", "--vary", "g_h", "1.8", "2.2", "3", "--vary", "alpha_r", "2", "3.6", "3",
+        "--no-complexity", "--fresh", "1", "--edges", "0", "--slow-modes", "0.1", "--json",
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads(out, parse_constant=_reject_constant)
+    assert set(data["maps"]) >= {"slow_share", "marginal"} and data["settings"]["slow_delta"] == 0.1
+    ((g, alpha),) = data["tricritical"]  # the GRU's at 2 sqrt(2) (tests/numerics/test_phase.py)
+    assert g == pytest.approx(2.0, abs=1e-4) and alpha == pytest.approx(2.8284, abs=1e-3)
+    code, out, _ = _run(
+        capsys,
+        "phase", "gru", "--vary", "g_h", "1.8", "2.2", "3", "--vary", "alpha_r", "2", "3.6", "3",
+        "--no-complexity", "--fresh", "1", "--edges", "0", "--slow-modes", "0.1",
+    )  # fmt: skip
+    assert code == 0 and "tricritical point" in out and "slow share" in out
+
+
 def test_phase_text_toml_cell(capsys):
     code, out, _ = _run(
         capsys,

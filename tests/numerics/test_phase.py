@@ -276,3 +276,53 @@ def test_gru_exact_integral_follows_sigma_at_two_points(g_h, alpha_r):
     fit = growth_fit(sizes, [r.mean.mean for r in runs], [r.mean.stderr for r in runs])
     assert abs(fit.sigma.mean - theory.sigma) < MC_SIGMAS * fit.sigma.stderr
     assert abs(fit.sigma.mean - theory.lower_bound) > MC_SIGMAS * fit.sigma.stderr
+
+
+def test_slow_share_and_marginal_maps_at_the_zero_fixed_point():
+    # At the GRU's zero fixed point (beta_h = 0) every unit is the same: z =
+    # sigmoid(beta_z) = 1/2, own eigenvalue 1 - z = 1/2, so the units' share within
+    # delta of 1 is exactly 0 for delta < 1/2 and 1 above (no sampling error: one site).
+    cell = load_cell("gru")
+    vary = {"g_h": np.array([0.8, 1.2]), "alpha_r": np.array([0.0, 2.0])}
+    shares = {}
+    for delta in (0.1, 0.6):
+        d = phase_diagram(cell, vary, fresh=1, complexity=False, edges=0, slow_delta=delta)
+        shares[delta] = d.maps["slow_share"]
+        assert d.settings["slow_delta"] == delta
+        # margin 1 - (g_h / 2)^2 >= 0.64: far from marginal
+        assert np.all(d.maps["marginal"] == 0)
+    # the weights of 4000 equal draws sum to 1 up to round-off (4000 x 1e-16)
+    assert np.all(shares[0.1] == 0.0)
+    np.testing.assert_allclose(shares[0.6], 1.0, rtol=0, atol=1e-12)
+    data = json.loads(dumps(d.to_json()))
+    assert set(data["maps"]) >= {"slow_share", "marginal"}
+
+
+@pytest.mark.slow
+def test_units_slow_share_against_the_whole_spectrum():
+    # GRU with a shutting update gate (alpha_z = 16; the gru-update-slow-modes claim's
+    # fixed point g_h = 1.6, alpha_r = 2, beta_h = 0.4): the units' own eigenvalues near
+    # 1 carry the slow modes. Against the contour integral of the whole spectrum: 4
+    # binomial errors of 4000 draws (4 x 0.008) plus the measured gap between the
+    # units' share at 20000 draws and the whole spectrum's (0.006).
+    from gatefield.numerics.spectrum import slow_mode_fraction
+
+    cell = load_cell("gru")
+    base = {"alpha_r": 2.0, "beta_h": 0.4, "alpha_z": 16.0}
+    d = phase_diagram(
+        cell,
+        {"g_h": np.array([1.6, 1.7]), "alpha_z": np.array([16.0, 17.0])},
+        base,
+        fresh=1,
+        complexity=False,
+        edges=0,
+        slow_delta=0.1,
+    )
+    engine = Engine(cell, base, complexity=False)
+    from gatefield.numerics.phase._points import Point
+
+    point = Point({**base, "g_h": 1.6})
+    engine.mean_field(point, (), fresh=True)
+    (x,) = point.roots
+    whole = float(slow_mode_fraction(engine.sites(point.params, x), [0.1])[0])
+    assert d.maps["slow_share"][0, 0] == pytest.approx(whole, abs=4 * 0.008 + 0.006)

@@ -48,6 +48,9 @@ SAME_START = 0.05
 LOST_SIGMA = 2e-3
 #: A root whose order parameters are all below this is the zero fixed point.
 Q_ZERO = 1e-8
+#: Draws of the site law for the units' slow share (:meth:`Engine.unit_slow_share`):
+#: binomial error sqrt(p (1 - p) / 4000) <= 0.008 (the draws' seed is fixed).
+SLOW_SAMPLES = 4000
 #: Step in q of the finite differences of the mean-field map at q = 0
 #: (:meth:`Engine.bifurcation`). The map is analytic in q there; the error of
 #: c2 falls as h^2 (measured on the GRU, whose tricritical point is 2 sqrt(2):
@@ -207,6 +210,25 @@ class Engine:
         mu = unit_eigenvalues(sites)
         unit = 1.0 - float(np.max(np.abs(mu))) if self.cell.time == "discrete" else -float(np.max(mu.real))
         return min(bulk, unit) if unit < 0 else bulk
+
+    def unit_slow_share(self, params, x, delta: float) -> float:
+        """Share of the units' own eigenvalues (those of ``A``) within ``delta``
+        of the slow point at the fixed point ``x``, from :data:`SLOW_SAMPLES`
+        draws of the site law (:func:`~gatefield.numerics.spectrum.whiskers.unit_law`).
+
+        The cheap stand-in for the slow-mode share of the whole spectrum
+        (:meth:`edge`'s contour integral, seconds per point): slow modes pile
+        up on units whose own eigenvalue nears the slow point (an update gate
+        shutting, ``1 - z -> 1``). Measured on the GRU (g_h = 1.6, alpha_r =
+        2, beta_h = 0.4, alpha_z = 16, delta = 0.1): 0.372 (4000 draws),
+        0.378 (20000) against 0.384 for the whole spectrum.
+        """
+        from ..spectrum import slow_point
+        from ..spectrum.whiskers import unit_law
+
+        law = unit_law(self.sites(params, x), samples=SLOW_SAMPLES)
+        near = np.abs(law.mu - slow_point(self.cell.time)) < delta
+        return float(np.sum(law.weights[:, None] * near) / law.mu.shape[1])
 
     def edge(self, params, x) -> dict:
         """The full support trace at one fixed point: its edge gap (0: marginal),

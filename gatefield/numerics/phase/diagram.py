@@ -61,6 +61,12 @@ MAPS = {
     "best_margin": "largest margin of any fixed point (negative or nan: none stable)",
     "region": "region code (REGIONS)",
 }
+#: Maps added on request (``phase_diagram(..., slow_delta=...)``).
+SLOW_MAPS = {
+    "slow_share": "share of the units' own eigenvalues within slow_delta of the slow point, at the fixed point "
+    "with the best margin (nan: no fixed point)",
+    "marginal": "1 where the best fixed point's margin is within MARGINAL_TOL of 0 (edge on the slow point)",
+}
 #: Bisection steps of the onset inside one grid cell (to the cell / 32).
 ONSET_STEPS = 5
 #: Regula falsi steps locating a tricritical point on one segment of the
@@ -286,6 +292,7 @@ def phase_diagram(
     complexity: bool = True,
     edges: int = 4,
     progress=None,
+    slow_delta: float | None = None,
 ) -> PhaseDiagram:
     """The phase diagram of ``cell`` over two parameters (module docstring).
 
@@ -304,6 +311,10 @@ def phase_diagram(
     edges : int
         Most points that get the full support trace.
     progress : callable(done, total), optional
+    slow_delta : float, optional
+        Also the maps of :data:`SLOW_MAPS`: the units' slow share within
+        this distance of the slow point at every point (about 10 ms each),
+        and marginal stability.
 
     Raises
     ------
@@ -355,6 +366,8 @@ def phase_diagram(
     bisected = _onset(pts, names, axes, jobs) if engine.complexity else []
     onset = sorted(([x, y] for x, y, _ in bisected), key=lambda xy: (xy[1], xy[0]))
     edge_rows = _edges(engine, pts, maps, names, axes, edges, jobs)
+    if slow_delta is not None:
+        maps.update(_slow_maps(engine, pts, maps, float(slow_delta)))
     _JOB.clear()
     lines = _lines(maps, axes)
     bifurcation, tricritical = _tricritical(engine, lines["zero_stability"], names)
@@ -374,6 +387,8 @@ def phase_diagram(
         "stability": "cheap ring test of rho(M) on the stability boundary and the units' own eigenvalues",
         "complexity_rule": "4 Gauss points per panel (relative error about 2.5e-5)",
     }
+    if slow_delta is not None:
+        settings["slow_delta"] = float(slow_delta)
     return PhaseDiagram(
         cell.name, names, axes, base, maps, lines, onset, edge_rows, [], settings, bifurcation, tricritical
     )
@@ -453,6 +468,30 @@ def _maps(pts: dict, n1: int, n2: int) -> dict:
         out["best_margin"][i, j] = best
         out["region"][i, j] = region
     return out
+
+
+def _best_fixed_point(engine: Engine, p: Point):
+    """``(margin, x)`` of the fixed point with the largest margin (None: none)."""
+    candidates = [(m, x) for m, x in zip(p.margins, p.roots) if np.isfinite(m)]
+    if p.zero and np.isfinite(p.zero_margin):
+        candidates.append((p.zero_margin, np.zeros(len(engine.compiled.integrals))))
+    return max(candidates, key=lambda c: c[0]) if candidates else None
+
+
+def _slow_maps(engine: Engine, pts: dict, maps: dict, delta: float) -> dict:
+    """The units' slow share and the marginal-stability map (:data:`SLOW_MAPS`)."""
+    from ..spectrum.slow_modes import MARGINAL_TOL
+
+    if not delta > 0:
+        raise GatefieldError(f"slow_delta must be positive, got {delta}")
+    share = np.full(maps["region"].shape, np.nan)
+    for (i, j), p in pts.items():
+        best = _best_fixed_point(engine, p)
+        if best is not None:
+            share[i, j] = engine.unit_slow_share(p.params, best[1], delta)
+    best_margin = maps["best_margin"]
+    marginal = np.where(np.isfinite(best_margin), (np.abs(best_margin) <= MARGINAL_TOL).astype(float), np.nan)
+    return {"slow_share": share, "marginal": marginal}
 
 
 def _contours(z, axes, level: float) -> list:
