@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from ..errors import GatefieldError
@@ -32,11 +34,23 @@ def check_path(path) -> Path:
 
 
 def save(fig, path) -> Path:
-    """Save ``fig`` to ``path`` exactly as given (format from its suffix)."""
+    """Save ``fig`` to ``path`` exactly as given (format from its suffix).
+
+    The file is written beside ``path`` under a temporary name and renamed
+    into place, so a reader (or a second run writing the same file) sees
+    either the old figure or the new one whole, never a mix or a fragment.
+    """
     path = check_path(path)
     fig.tight_layout()
+    tmp = None
     try:
-        fig.savefig(path, dpi=150, format=path.suffix[1:].lower())
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as f:
+            tmp = Path(f.name)
+            fig.savefig(f, dpi=150, format=path.suffix[1:].lower())
+        os.replace(tmp, path)
     except OSError as err:
         raise GatefieldError(f"cannot write the figure {path}: {err.strerror or err}") from None
+    finally:
+        if tmp is not None and tmp.exists():
+            tmp.unlink()
     return path

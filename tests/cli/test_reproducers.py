@@ -13,6 +13,7 @@ import pytest
 
 from gatefield import cli
 from gatefield.cli._common import cores
+from gatefield.errors import GatefieldError
 
 BIG = "1000000000"
 
@@ -134,6 +135,29 @@ def test_plot_to_a_folder_is_refused_and_nothing_is_written(capsys, tmp_path):
     line = refusal(capsys, ["spectrum", "vanilla", "--plot", str(tmp_path)])
     assert "name it with one of .png" in line
     assert not list(tmp_path.iterdir()) and not tmp_path.with_suffix(".png").exists()
+
+
+def test_a_figure_is_replaced_whole_or_not_at_all(tmp_path, monkeypatch):
+    # Was: two runs writing one --plot file produced a figure spliced from
+    # both; a write that fails half-way must leave the previous figure as it was.
+    from gatefield.plot import _common
+
+    target = tmp_path / "spectrum.png"
+    fig, ax = _common.figure(2, 2)
+    ax.plot([0, 1], [0, 1])
+    _common.save(fig, target)
+    first = target.read_bytes()
+    assert first.startswith(b"\x89PNG") and [p.name for p in tmp_path.iterdir()] == ["spectrum.png"]
+
+    def broken(self, file, **kwargs):
+        file.write(b"half a figure")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(type(fig), "savefig", broken)
+    with pytest.raises(GatefieldError, match="No space left on device"):
+        _common.save(fig, target)
+    assert target.read_bytes() == first  # the old figure, whole
+    assert [p.name for p in tmp_path.iterdir()] == ["spectrum.png"]  # no temporary left behind
 
 
 @pytest.mark.parametrize(
