@@ -86,6 +86,13 @@ ACCURATE_STEPS = 6
 #: continuous onset is trusted: the cheap rule loses the saddle up to about
 #: 0.07 in g_h above the onset, one cell of the 40 x 40 GRU grid (0.064).
 CUBIC_SLACK = 1.25
+#: Moving a zero-line vertex onto mu = 1 (secant in the first parameter):
+#: first step, most steps, |mu - 1| accepted (the slope's own finite-difference
+#: error is about 1e-7), and the farthest move (relative) that is trusted.
+LINE_STEP = 1e-3
+LINE_SECANT = 6
+LINE_TOL = 1e-6
+LINE_REACH = 0.05
 #: Largest grid a phase diagram solves (a polish per point and pass).
 MAX_POINTS = 40_000
 
@@ -521,9 +528,33 @@ def _tricritical(engine: Engine, polys: list, names) -> tuple:
     """The transition's kind at each vertex of the zero-stability line, and
     the points where it changes (module docstring, step 5)."""
 
+    def at(x, y) -> tuple:
+        return engine.bifurcation({**engine.base, names[0]: float(x), names[1]: float(y)})
+
     def c2_at(xy) -> tuple:
-        mu, c2 = engine.bifurcation({**engine.base, names[0]: float(xy[0]), names[1]: float(xy[1])})
-        return mu, c2
+        """``(mu, c2)`` on the line mu = 1 itself: the contour's vertex is
+        linear interpolation of the margin and lies off it by O(cell^2); a
+        secant in the first parameter moves it on (kept if it converges)."""
+        x0, y = float(xy[0]), float(xy[1])
+        mu0, c20 = at(x0, y)
+        if not np.isfinite(mu0):
+            return mu0, c20
+        xa, fa = x0, mu0 - 1.0
+        xb = x0 + LINE_STEP * max(1.0, abs(x0))
+        mu, c2 = at(xb, y)
+        fb = mu - 1.0
+        for _ in range(LINE_SECANT):
+            if not (np.isfinite(fb) and fb != fa):
+                break
+            xa, fa, xb = xb, fb, xb - fb * (xb - xa) / (fb - fa)
+            mu, c2 = at(xb, y)
+            fb = mu - 1.0
+            if abs(fb) < LINE_TOL:
+                break
+        if np.isfinite(fb) and abs(fb) < LINE_TOL and abs(xb - x0) < LINE_REACH * max(1.0, abs(x0)):
+            xy[0] = xb
+            return mu, c2
+        return mu0, c20
 
     rows, points = [], []
     for poly in polys:
