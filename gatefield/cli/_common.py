@@ -209,8 +209,14 @@ def deadline(seconds: float | None):
     The previous SIGALRM handler and timer are restored on exit, the timer
     less the time spent here.
     """
-    usable = hasattr(signal, "SIGALRM") and threading_main()
-    if seconds is None or not usable:
+    if seconds is None:
+        yield
+        return
+    if not hasattr(signal, "SIGALRM"):
+        raise GatefieldError(
+            "--timeout needs POSIX alarms (Linux or macOS), which this system lacks; leave --timeout out"
+        )
+    if not threading_main():  # called from a thread (an embedding program): no signals to use
         yield
         return
 

@@ -212,6 +212,16 @@ def test_timeout_keeps_a_previous_report_complete(capsys, tmp_path):
     assert verify(out) and (out / "report.json").read_bytes() == before
 
 
+def test_timeout_without_posix_alarms_is_refused_not_ignored(capsys, monkeypatch):
+    # Windows has no SIGALRM: a deadline that silently did nothing would let
+    # the command run on past it.
+    import signal
+
+    monkeypatch.delattr(signal, "SIGALRM")
+    line = refusal(capsys, ["meanfield", "vanilla", "--timeout", "5"])
+    assert "POSIX alarms" in line and "leave --timeout out" in line
+
+
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "1e9"])
 def test_a_bad_timeout_is_refused(capsys, value):
     line = refusal(capsys, ["meanfield", "vanilla", "--timeout", value])
