@@ -6,26 +6,30 @@ name** from a mapping and describe themselves in their docstring.
 ``compile_cell`` generates everything the numerics and the simulator need
 from one cell, once per cell (cached).
 
-Safety: the code lambdify prints contains only symbol names the spec layer
-validated as plain identifiers (function arguments) and the whitelisted
-functions, so nothing a cell file says can name a Python object to run.
+Safety: the code lambdify prints contains only the whitelisted functions
+and dummy argument names (``dummify``: a cell's own names, which the spec
+layer validated as plain identifiers, never reach the printed code, so a
+parameter called ``select`` cannot shadow the ``select`` relu' calls), so
+nothing a cell file says can name a Python object to run. Gate complements
+``1 - sigmoid(u)`` are printed as ``sigmoid(-u)`` (:func:`stable_form`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 import scipy.special
 import sympy
 
+from ..errors import GatefieldError
 from ..theory.derive import (
     fixed_point,
     fixed_point_map,
     jacobian_pencil,
     mean_field_equations,
+    per_cell,
     support_matrix,
 )
 from ..theory.functions import sigmoid
@@ -67,7 +71,11 @@ class GeneratedFunction:
             # downstream) instead of Python's OverflowError.
             args = [np.asarray(values[a], dtype=float) for a in self.arguments]
         except KeyError as missing:
-            raise KeyError(f"{self.name} needs a value for {missing}; arguments: {', '.join(self.arguments)}") from None
+            raise GatefieldError(
+                f"{self.name} needs a value for {missing}; arguments: {', '.join(self.arguments)}"
+            ) from None
+        except (TypeError, ValueError) as bad:
+            raise GatefieldError(f"{self.name} takes numbers or arrays of numbers for its arguments ({bad})") from None
         with np.errstate(all="ignore"):
             outputs = self.function(*args)
         outputs = [np.asarray(o, dtype=float) for o in outputs]
@@ -125,7 +133,7 @@ def generate(name: str, expressions, arguments) -> GeneratedFunction:
     expressions = tuple(stable_form(sympy.sympify(e)) for e in expressions)
     arguments = tuple(arguments)
     fn = sympy.lambdify(
-        arguments, list(expressions), modules=[NUMPY_FUNCTIONS, "scipy", "numpy"], cse=True, dummify=False
+        arguments, list(expressions), modules=[NUMPY_FUNCTIONS, "scipy", "numpy"], cse=True, dummify=True
     )
     return GeneratedFunction(name, tuple(a.name for a in arguments), expressions, fn)
 
@@ -341,7 +349,7 @@ def _factor_groups(expr, nodes):
     return [(tuple(n for n in nodes if n in deps), sympy.Mul(*factors)) for deps, factors in groups]
 
 
-@cache
+@per_cell
 def compile_cell(cell: Cell) -> CompiledCell:
     """Derive and generate all numpy functions of ``cell`` (cached per cell)."""
     states, nodes, params = cell.states, cell.nodes, cell.parameter_symbols
@@ -428,7 +436,7 @@ def compile_cell(cell: Cell) -> CompiledCell:
     )
 
 
-@cache
+@per_cell
 def compile_fixed_point_map(cell: Cell) -> CompiledCell | None:
     """The compiled :func:`~gatefield.theory.derive.fixed_point_map` of ``cell``
     (None when no state has a closed form)."""

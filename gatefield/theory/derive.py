@@ -33,7 +33,7 @@ __all__ = [
 LAM = sympy.Symbol("lambda")
 
 
-def _derivation(fn):
+def per_cell(fn):
     """``fn`` cached per cell, refusing anything but a Cell with a SpecError
     (a cell name or a dict would otherwise fail deep inside as AttributeError)."""
     cached = functools.cache(fn)
@@ -109,7 +109,7 @@ def _linear_solution(residual, state, unsolved):
     return value
 
 
-@_derivation
+@per_cell
 def fixed_point(cell: Cell) -> FixedPoint:
     """Solve ``s = F(s, eta)`` (or ``F = 0``) for the states, node values fixed.
 
@@ -158,7 +158,7 @@ def fixed_point(cell: Cell) -> FixedPoint:
     return FixedPoint(tuple(residuals), solution, tuple(unsolved))
 
 
-@_derivation
+@per_cell
 def fixed_point_map(cell: Cell) -> Cell | None:
     """The cell's fixed-point equations as a discrete-time map, or None.
 
@@ -222,7 +222,7 @@ class MeanFieldEquations:
         return tuple(sympy.Eq(q, expect(v)) for q, v in zip(self.order_parameters, self.integrands))
 
 
-@_derivation
+@per_cell
 def mean_field_equations(cell: Cell) -> MeanFieldEquations:
     """Derive the fixed-point mean-field equations of ``cell``."""
     fp = fixed_point(cell)
@@ -259,7 +259,7 @@ class Pencil:
     E: sympy.Matrix
 
 
-@_derivation
+@per_cell
 def jacobian_pencil(cell: Cell) -> Pencil:
     """Derive the pencil ``(A, B, C, E)`` of ``cell`` at a general point."""
     s, eta = list(cell.states), list(cell.nodes)
@@ -320,7 +320,7 @@ def _lam_coefficients(expr, degree):
     return tuple(out)
 
 
-@_derivation
+@per_cell
 def support_matrix(cell: Cell) -> SupportMatrix:
     """Derive ``M(lam)`` of ``cell`` in polynomial form."""
     pen = jacobian_pencil(cell)
