@@ -273,6 +273,13 @@ def set_arg(p) -> None:
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help="override a parameter's default (repeatable)")
 
 
+def vary_arg(p, help_text: str) -> None:
+    """``--vary NAME START STOP NUM``, repeatable (parsed by the sweep's grid rules)."""
+    p.add_argument(
+        "--vary", nargs=4, action="append", required=True, metavar=("NAME", "START", "STOP", "NUM"), help=help_text
+    )
+
+
 def json_arg(p) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 

@@ -22,6 +22,7 @@ from ._common import (
     scan_points,
     seed_count,
     set_arg,
+    vary_arg,
 )
 from .sweep import _grid
 
@@ -35,14 +36,7 @@ def add(sub, command):
     )
     cell_arg(p)
     set_arg(p)
-    p.add_argument(
-        "--vary",
-        nargs=4,
-        action="append",
-        required=True,
-        metavar=("NAME", "START", "STOP", "NUM"),
-        help="a parameter and its grid (exactly twice; the first varies fastest)",
-    )
+    vary_arg(p, "a parameter and its grid (exactly twice; the first varies fastest)")
     p.add_argument(
         "--fresh",
         type=scan_points,

@@ -5,7 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import GatefieldError
-from ._common import MAX_SWEEP_POINTS, Progress, cell_arg, emit_json, json_arg, overrides, positive_float, say, set_arg
+from ._common import (
+    MAX_SWEEP_POINTS,
+    Progress,
+    cell_arg,
+    emit_json,
+    json_arg,
+    overrides,
+    positive_float,
+    say,
+    set_arg,
+    vary_arg,
+)
 
 
 def add(sub, command):
@@ -14,14 +25,7 @@ def add(sub, command):
     p = command(sub, "sweep", "sweep spectral and mean-field quantities over one or two parameters", run)
     cell_arg(p)
     set_arg(p)
-    p.add_argument(
-        "--vary",
-        nargs=4,
-        action="append",
-        required=True,
-        metavar=("NAME", "START", "STOP", "NUM"),
-        help="a parameter and its grid (once or twice)",
-    )
+    vary_arg(p, "a parameter and its grid (once or twice)")
     p.add_argument(
         "--quantity",
         action="append",
