@@ -9,10 +9,10 @@ every check to pass with validate's own tolerances
 - fast tier: a few cells at N = 200 (2 coupling draws), chosen among the
   first seeds as the ones cheap to validate (discrete time, one state; a
   fixed point and a chaotic state);
-- ``long``: the first 40 seeds at N = 1000 (2 coupling draws), the sample of
-  ``benchmarks/random_cells.py --cells 40``. Known failures are
-  ``xfail(strict=True)`` for their seed with the cause in the reason
-  (``/tmp/random_cells_study.md`` has the study).
+- ``long``: the first 40 seeds at N = 1000 (3 coupling draws), the sample of
+  ``benchmarks/random_cells.py --cells 40 --seeds 3``. Known failures are
+  ``xfail(strict=True)`` for their seed with the cause in the reason; the
+  study's table is in ``docs/results.md#random-cells``.
 """
 
 from __future__ import annotations
@@ -50,9 +50,14 @@ FAST_SEEDS = (
 #: The long tier: the study's sample and size.
 LONG_SEEDS = range(40)
 LONG_N = 1000
-#: Coupling draws per cell; with fewer than 3, q is held to the sampling
-#: error of a mean of N squares (validate's q_tolerance), not to a seed scatter.
+#: Coupling draws per cell in the fast tier; with fewer than 3, q is held to
+#: the sampling error of a mean of N squares (validate's q_tolerance), not to
+#: a seed scatter.
 DRAWS = 2
+#: The long tier's draws: at N = 1000 a chaotic network's E[h^2] scatters by
+#: about 2% between networks (random cell 25: 0.01 on 0.50), so the standard
+#: error of 2 draws is itself too uncertain to hold the DMFT's moments to.
+LONG_DRAWS = 3
 
 
 def test_the_text_is_a_function_of_the_seed():
@@ -90,8 +95,8 @@ def test_every_fixed_point_eliminates_in_closed_form():
         assert fixed_point(random_cell(seed)).closed_form, random_cell_text(seed)
 
 
-def _validate(seed: int, N: int, chaotic_route: str = "dmft"):
-    report = gf.validate(random_cell(seed), N=N, seeds=DRAWS, chaotic_route=chaotic_route)
+def _validate(seed: int, N: int, chaotic_route: str = "dmft", draws: int = DRAWS):
+    report = gf.validate(random_cell(seed), N=N, seeds=draws, chaotic_route=chaotic_route)
     failed = [c for c in report.checks if not c.passed]
     detail = "; ".join(
         f"{c.quantity}: theory {c.theory:.4g}, sim {c.simulation:.4g}, tolerance {c.tolerance:.3g}" for c in failed
@@ -111,8 +116,22 @@ def test_fast_theory_against_simulation(seed):
     assert report.passed, f"seed {seed} ({report.regime}): {detail}\n{random_cell_text(seed)}"
 
 
-#: Known failures of the long sample, by seed: the cause (see the study).
-KNOWN_FAILURES: dict = {}
+#: Known failures of the long sample, by seed: what fails, and the cause as
+#: far as it is known (the study at N = 1000, 3 draws, 2026-12-04).
+KNOWN_FAILURES: dict = {
+    4: "continuous memory cell with a relu candidate, DMFT route: C(0) = E[h^2] 0.309 +- 0.005 (DMFT) against "
+    "0.351 and 0.341 simulated. The memory is heavy-tailed (E[m^2] = 47.7 +- 4.5 for E[m] = 2.06) because a "
+    "unit whose forget gate is nearly shut keeps m for 1/(1 - f) >> 100 time units, longer than the DMFT's "
+    "window (T = 100, burn-in 20), so neither side is stationary; not yet confirmed with a longer window.",
+    6: "continuous tanh cell with an update gate, DMFT route: the moments agree but C_J_u(tau) differs from "
+    "the simulation by 10.0% of C(0) rms over lags (tolerance 6.4%); cause not found.",
+    32: "discrete memory cell, DMFT route: the largest |eigenvalue| predicted 1.139 (median of the band) "
+    "against 1.082 simulated, outside the 99% band (half-width 0.084); the edge of a support traced from "
+    "DMFT samples; cause not found.",
+    34: "discrete gate-state cell, DMFT route: the cavity equations do not converge at 1 of 256 points on "
+    "the slow-mode contour (residual 9.8), so the slow-mode share stops with a SolverError; cause not found "
+    "(a suspect: a sampled site law has poles at its samples' own eigenvalues, where a smooth one has none).",
+}
 
 
 def _long_params() -> list:
@@ -127,6 +146,6 @@ def _long_params() -> list:
 
 @pytest.mark.parametrize("seed", _long_params())
 def test_long_theory_against_simulation(seed):
-    report, detail = _validate(seed, LONG_N)
+    report, detail = _validate(seed, LONG_N, draws=LONG_DRAWS)
     assert report.checks, "validate made no check"
     assert report.passed, f"seed {seed} ({report.regime}): {detail}\n{random_cell_text(seed)}"
