@@ -77,8 +77,13 @@ def q_tolerance(q: float, seeds_values, N: int) -> tuple:
     several seeds."""
     values = np.asarray(seeds_values, dtype=float)
     if len(values) >= 3:
-        tol = SIGMAS * float(np.std(values, ddof=1)) / math.sqrt(len(values))
-        note = "3 standard errors over seeds"
+        # A network's q is a mean of N squared node values, so networks
+        # scatter by at least q sqrt(2/N) (measured: the GRU's scatter is
+        # about that); a standard deviation of 3 values falls below half of
+        # its true value one time in five, so it is not allowed below the floor.
+        scatter = max(float(np.std(values, ddof=1)), abs(q) * math.sqrt(2.0 / N))
+        tol = SIGMAS * scatter / math.sqrt(len(values))
+        note = "3 standard errors over seeds (the seed scatter, at least q sqrt(2/N) per network)"
     else:
         tol = SIGMAS * q * math.sqrt(2.0 / N)
         note = "3 q sqrt(2/N): sampling error of a mean of N squares"

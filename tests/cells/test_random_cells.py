@@ -120,9 +120,10 @@ def test_fast_theory_against_simulation(seed):
 #: far as it is known (the study at N = 1000, 3 draws, 2026-12-04).
 KNOWN_FAILURES: dict = {
     4: "continuous memory cell with a relu candidate, DMFT route: C(0) = E[h^2] 0.309 +- 0.005 (DMFT) against "
-    "0.351 and 0.341 simulated. The memory is heavy-tailed (E[m^2] = 47.7 +- 4.5 for E[m] = 2.06) because a "
-    "unit whose forget gate is nearly shut keeps m for 1/(1 - f) >> 100 time units, longer than the DMFT's "
-    "window (T = 100, burn-in 20), so neither side is stationary; not yet confirmed with a longer window.",
+    "0.351 and 0.341 simulated. The memory does not settle: E[m^2] = 47.7 +- 4.5 in the DMFT's window "
+    "(T = 100, burn-in 20) and 177 in a window of 400 (burn-in 200), a unit whose forget gate is nearly shut "
+    "integrating its relu input; the longer window leaves E[h^2] at 0.304 +- 0.007, so the window is not "
+    "the cause; cause not found.",
     6: "continuous tanh cell with an update gate, DMFT route: the moments agree but C_J_u(tau) differs from "
     "the simulation by 10.0% of C(0) rms over lags (tolerance 6.4%); cause not found.",
     32: "discrete memory cell, DMFT route: the largest |eigenvalue| predicted 1.139 (median of the band) "
