@@ -693,6 +693,10 @@ def test_figure_list(capsys):
         "gru-reset-radius",
         "lstm-forget-slow-modes",
         "lstm-io-radius",
+        "reset-gate-complexity",
+        "gru-phase-diagram",
+        "complexity-without-chaos",
+        "finite-n-counts",
     ]
 
 
