@@ -46,6 +46,7 @@ def per_cell(fn):
             )
         return cached(cell)
 
+    derive.cache_clear = cached.cache_clear  # type: ignore[attr-defined]  # a cold start (benchmarks)
     return derive
 
 

@@ -22,6 +22,7 @@ from numpy.polynomial.hermite_e import hermegauss
 from gatefield.cells import gru, lstm, vanilla
 from gatefield.errors import GatefieldError
 from gatefield.numerics.codegen import GeneratedFunction, compile_cell, generate
+from gatefield.theory.derive import fixed_point
 from gatefield.theory.functions import FUNCTIONS, relu, sigmoid, softplus
 
 # -- tolerances ---------------------------------------------------------------------
@@ -198,6 +199,13 @@ def test_generate_and_compile_refuse_what_is_not_theirs_with_one_sentence():
         fn({"x": "three"})
     with pytest.raises(GatefieldError, match="needs a Cell"):
         compile_cell("vanilla")
+
+
+def test_compiled_cells_are_cached_per_cell_and_can_be_cleared():
+    # benchmarks/bench_meanfield.py times a cold start by clearing these caches.
+    assert compile_cell(vanilla()) is compile_cell(vanilla())
+    compile_cell.cache_clear()
+    fixed_point.cache_clear()
 
 
 def test_outputs_broadcast_to_a_common_float_shape():
