@@ -130,7 +130,11 @@ def generate(name: str, expressions, arguments) -> GeneratedFunction:
     arguments : sequence of sympy.Symbol
         The function's arguments; bound by name when it is called.
     """
-    expressions = tuple(stable_form(sympy.sympify(e)) for e in expressions)
+    try:
+        # strict: numbers and SymPy objects only; a string is never parsed (parsing evaluates it)
+        expressions = tuple(stable_form(sympy.sympify(e, strict=True)) for e in expressions)
+    except sympy.SympifyError as bad:
+        raise GatefieldError(f"{name}: expressions must be SymPy expressions or numbers, not text ({bad})") from None
     arguments = tuple(arguments)
     fn = sympy.lambdify(
         arguments, list(expressions), modules=[NUMPY_FUNCTIONS, "scipy", "numpy"], cse=True, dummify=True

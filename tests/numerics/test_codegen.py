@@ -199,6 +199,9 @@ def test_generate_and_compile_refuse_what_is_not_theirs_with_one_sentence():
         fn({"x": "three"})
     with pytest.raises(GatefieldError, match="needs a Cell"):
         compile_cell("vanilla")
+    # text is refused, never parsed: parsing a string would evaluate it
+    with pytest.raises(GatefieldError, match="not text"):
+        generate("text", ['__import__("os").remove("x")'], [x])
 
 
 def test_compiled_cells_are_cached_per_cell_and_can_be_cleared():
